@@ -1,0 +1,264 @@
+"""The one model client: every call goes through litellm with bounded concurrency and retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from synthgen.errors import FatalModelError, UserError
+from synthgen.settings import ModelSettings
+from synthgen.stats import RunStats
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+log = logging.getLogger(__name__)
+Schema = TypeVar("Schema", bound=BaseModel)
+Messages = list[dict[str, str]]
+
+LOCAL_PREFIX = "synthgen-local/"
+
+
+class StructuredOutputError(Exception):
+    """The model's reply did not match the schema, even after one repair re-ask."""
+
+
+def _litellm() -> Any:
+    """Import litellm on first use: it is slow to import and only needed when a call is made."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def check_model_ready(settings: ModelSettings) -> None:
+    """Fail before any work if the model string is unknown or its API key is missing."""
+    if settings.model.startswith(LOCAL_PREFIX):
+        return
+    litellm = _litellm()
+    try:
+        _, provider, _, _ = litellm.get_llm_provider(settings.model, api_base=settings.api_base)
+    except Exception:
+        raise UserError(
+            f"unknown model '{settings.model}': litellm does not know its provider "
+            "(fix: set model.model to '<provider>/<model>', e.g. 'openai/gpt-4.1')"
+        ) from None
+    if settings.api_key_env is not None or settings.api_base is not None and provider in ("openai", "hosted_vllm"):
+        return
+    missing = litellm.validate_environment(model=settings.model).get("missing_keys", [])
+    if missing:
+        raise UserError(
+            f"model '{settings.name}' needs {', '.join(missing)} in the environment "
+            f"(fix: export {missing[0]}=... or choose another model, e.g. model=local)"
+        )
+
+
+def _extract_json(text: str) -> Any:
+    """Parse JSON from a reply that may wrap it in a code fence, prose, or <think> tags."""
+    text = re.sub(r"<think>.*?</think>", "", text, flags=re.DOTALL).strip()
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, flags=re.DOTALL)
+    if fenced:
+        text = fenced.group(1).strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        start, end = text.find("{"), text.rfind("}")
+        if start == -1 or end <= start:
+            raise
+        return json.loads(text[start : end + 1])
+
+
+def parse_structured(text: str, schema: type[Schema]) -> Schema:
+    """Validate a reply against `schema`; raises ValueError with a message fit to show the model."""
+    try:
+        return schema.model_validate(_extract_json(text))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the reply is not valid JSON ({error.msg} at position {error.pos})") from None
+    except ValidationError as error:
+        raise ValueError(f"the JSON does not match the schema: {error.errors(include_url=False)}") from None
+
+
+class ModelClient:
+    """Async access to one configured model: concurrency bound, retries with jitter, accounting."""
+
+    def __init__(self, settings: ModelSettings, stats: RunStats) -> None:
+        self.settings = settings
+        self.stats = stats
+        self._semaphore = asyncio.Semaphore(settings.max_concurrency)
+        self._litellm = _litellm()
+        if settings.model.startswith(LOCAL_PREFIX):
+            from synthgen.local_model import register_local_provider
+
+            register_local_provider(settings.local or _default_local())
+
+    async def text(self, messages: Messages, *, stage: str) -> str:
+        """One completion, returned as stripped text."""
+        return await self._complete(messages, stage=stage, response_format=None)
+
+    async def structured(self, messages: Messages, schema: type[Schema], *, stage: str) -> Schema:
+        """A completion parsed into `schema`, with one repair re-ask that shows the model its error."""
+        messages = self._with_format_instruction(messages, schema)
+        reply = await self._complete(messages, stage=stage, response_format=self._response_format(schema))
+        try:
+            return parse_structured(reply, schema)
+        except ValueError as first_error:
+            self.stats.stage(stage).repairs += 1
+            repair = messages + [
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": f"That reply was not usable: {first_error}. Reply again with only "
+                 f"a JSON object that matches this JSON schema: {json.dumps(schema.model_json_schema())}"},
+            ]
+            reply = await self._complete(repair, stage=stage, response_format=self._response_format(schema))
+            try:
+                return parse_structured(reply, schema)
+            except ValueError as error:
+                raise StructuredOutputError(f"invalid structured output after one repair: {error}") from None
+
+    def _with_format_instruction(self, messages: Messages, schema: type[BaseModel]) -> Messages:
+        if self.settings.structured_output == "json_schema":
+            return messages
+        instruction = (
+            "Reply with only a JSON object, no prose and no code fence, matching this JSON schema: "
+            + json.dumps(schema.model_json_schema())
+        )
+        return messages[:-1] + [{**messages[-1], "content": messages[-1]["content"] + "\n\n" + instruction}]
+
+    def _response_format(self, schema: type[BaseModel]) -> dict[str, Any] | None:
+        mode = self.settings.structured_output
+        if mode == "json_schema":
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": schema.__name__, "schema": _strict_schema(schema), "strict": True},
+            }
+        return {"type": "json_object"} if mode == "json_object" else None
+
+    async def _complete(self, messages: Messages, *, stage: str, response_format: dict[str, Any] | None) -> str:
+        kwargs = self._call_kwargs(messages, response_format)
+        counters = self.stats.stage(stage)
+        for attempt in range(self.settings.retries + 1):
+            try:
+                async with self._semaphore:
+                    counters.mark()
+                    response = await self._litellm.acompletion(**kwargs)
+                    counters.mark()
+            except Exception as error:  # classified below: retry, give up on the unit, or stop the run
+                counters.mark()
+                delay = self._retry_delay(error, attempt)
+                if delay is None:
+                    raise
+                counters.retries += 1
+                log.info("retrying %s in %.1fs after %s", self.settings.name, delay, type(error).__name__)
+                await asyncio.sleep(delay)
+                continue
+            self._account(response, stage)
+            return (response.choices[0].message.content or "").strip()
+        raise AssertionError("unreachable: the last attempt either returns or raises")
+
+    def _call_kwargs(self, messages: Messages, response_format: dict[str, Any] | None) -> dict[str, Any]:
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "model": s.model,
+            "messages": messages,
+            "temperature": s.temperature,
+            "max_tokens": s.max_tokens,
+            "timeout": s.timeout,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        if s.api_base:
+            kwargs["api_base"] = s.api_base
+        if s.api_key_env:
+            kwargs["api_key"] = os.environ.get(s.api_key_env) or "not-needed"
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        return kwargs
+
+    def _retry_delay(self, error: Exception, attempt: int) -> float | None:
+        """Seconds to wait before retrying, None to give up; fatal errors stop the whole run."""
+        litellm = self._litellm
+        if isinstance(error, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
+            raise FatalModelError(
+                f"model '{self.settings.name}' rejected the API key: {_first_line(error)} "
+                "(fix: export a valid key for this provider)"
+            ) from None
+        if isinstance(error, litellm.NotFoundError):
+            raise FatalModelError(
+                f"model '{self.settings.model}' was not found: {_first_line(error)} (fix: check model.model)"
+            ) from None
+        retryable = (
+            litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
+            litellm.ServiceUnavailableError, litellm.BadGatewayError,
+        )
+        if not isinstance(error, retryable) or attempt >= self.settings.retries:
+            return None
+        wait = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
+        retry_after = _retry_after_seconds(error)
+        if retry_after is not None:
+            return min(self.settings.backoff_max, retry_after)
+        return wait * random.uniform(0.5, 1.5)
+
+    def _account(self, response: Any, stage: str) -> None:
+        counters = self.stats.stage(stage)
+        counters.calls += 1
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            counters.prompt_tokens += usage.prompt_tokens or 0
+            counters.completion_tokens += usage.completion_tokens or 0
+        counters.cost_usd += self._cost(response)
+
+    def _cost(self, response: Any) -> float:
+        if self.settings.model.startswith(LOCAL_PREFIX):
+            return 0.0
+        cost = getattr(response, "_hidden_params", {}).get("response_cost")
+        if cost is None:
+            try:
+                cost = self._litellm.completion_cost(completion_response=response)
+            except Exception:  # models without a price entry (local servers) cost nothing known
+                cost = 0.0
+        return float(cost or 0.0)
+
+
+def _default_local() -> Any:
+    from synthgen.settings import LocalModelSettings
+
+    return LocalModelSettings()
+
+
+def _strict_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema with additionalProperties false everywhere, as strict providers require."""
+    data = schema.model_json_schema()
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object":
+                node.setdefault("additionalProperties", False)
+                node.setdefault("required", list(node.get("properties", {})))
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for value in node:
+                close(value)
+
+    close(data)
+    return data
+
+
+def _retry_after_seconds(error: Exception) -> float | None:
+    headers = getattr(error, "litellm_response_headers", None) or getattr(
+        getattr(error, "response", None), "headers", None
+    )
+    value = headers.get("retry-after") if headers else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]

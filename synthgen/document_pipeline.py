@@ -1,0 +1,135 @@
+"""Document-grounded test sets: sources → chunks → samples → questions → answers → datasets.jsonl."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from synthgen.answers import answer_questions
+from synthgen.chunking import Chunk, chunk_documents
+from synthgen.client import ModelClient
+from synthgen.documents import load_documents
+from synthgen.errors import FatalModelError
+from synthgen.ids import stable_id
+from synthgen.outputs import JsonlOutput
+from synthgen.questions import generate_questions, wanted_count
+from synthgen.records import Batch, Dataset
+from synthgen.settings import ConversationModeSettings, QueriesModeSettings, Settings
+from synthgen.stats import RunStats
+from synthgen.strategies import Sample, select_samples
+
+
+class DocumentPipeline:
+    """Runs every (sample, chunk) unit concurrently; the model client bounds the calls in flight."""
+
+    def __init__(self, settings: Settings, out_dir: Path, stats: RunStats, client: ModelClient) -> None:
+        assert isinstance(settings.mode, (QueriesModeSettings, ConversationModeSettings))
+        self.settings = settings
+        self.mode: QueriesModeSettings | ConversationModeSettings = settings.mode
+        self.stats = stats
+        self.client = client
+        self.datasets = JsonlOutput(out_dir / "datasets.jsonl")
+        self.failures = JsonlOutput(out_dir / "failures.jsonl")
+
+    def plan(self) -> list[Sample]:
+        """Load, chunk and select: everything before the first model call."""
+        documents = load_documents(self.settings.source, self.settings.loader.extensions)
+        chunks = list(chunk_documents(documents, self.settings.loader))
+        return select_samples(chunks, self.settings.strategy)
+
+    async def run(self, samples: list[Sample]) -> None:
+        """Generate every sample, writing each dataset as soon as its chunks are done."""
+        units = sum(len(s.chunks) for s in samples)
+        self.stats.requested["datasets"] = len(samples)
+        self.stats.requested["queries"] = units * wanted_count(self.mode)
+        if self.mode.answers:
+            self.stats.requested["answers"] = self.stats.requested["queries"]
+        with tqdm(total=units, unit="chunk", desc=f"{self.mode.kind} ({self.settings.model.name})") as progress:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for sample in samples:
+                        group.create_task(self._run_sample(sample, progress))
+            except* FatalModelError as errors:
+                raise errors.exceptions[0] from None
+            finally:
+                self.datasets.close()
+                self.failures.close()
+
+    async def _run_sample(self, sample: Sample, progress: tqdm) -> None:
+        per_chunk = await asyncio.gather(*(self._run_unit(sample, chunk, progress) for chunk in sample.chunks))
+        conversation = [batch for batches in per_chunk for batch in batches]
+        if not conversation:
+            return
+        dataset = Dataset(
+            session_id=sample.id,
+            assistant_id=self.mode.assistant_id,
+            language=self.mode.language,
+            context="\n\n".join(chunk.text for chunk in sample.chunks),
+            conversation=conversation,
+        )
+        self.datasets.write(dataset.model_dump(mode="json"))
+        self.stats.produced["datasets"] += 1
+
+    async def _run_unit(self, sample: Sample, chunk: Chunk, progress: tqdm) -> list[Batch]:
+        try:
+            questions = await generate_questions(self.client, chunk, self.mode)
+        except FatalModelError:
+            raise
+        except Exception as error:  # a failed unit is recorded and the run goes on
+            self._record_failure("questions", sample, chunk, error)
+            return []
+        finally:
+            progress.update(1)
+        self.stats.produced["queries"] += len(questions)
+        if len(questions) < wanted_count(self.mode):
+            self.stats.shortfalls.append(
+                {"chunk_id": chunk.id, "session_id": sample.id, "requested": wanted_count(self.mode),
+                 "produced": len(questions)}
+            )
+        batches = self._batches(sample, chunk, questions)
+        if not self.mode.answers:
+            return batches
+        answered = await answer_questions(self.client, chunk, self.mode, questions)
+        kept: list[Batch] = []
+        # A conversation stops answering at its first failure, so zip drops the turns after it.
+        for batch, item in zip(batches, answered):
+            if item.error is not None:
+                self._record_failure("answers", sample, chunk, item.error, qa_id=batch.qa_id)
+            else:
+                kept.append(batch.model_copy(update={"ground_truth_assistant": item.answer}))
+        self.stats.produced["answers"] += len(kept)
+        return kept
+
+    def _batches(self, sample: Sample, chunk: Chunk, questions: list[str]) -> list[Batch]:
+        batches: list[Batch] = []
+        for number, question in enumerate(questions):
+            agentic: dict[str, Any] = {
+                "chunk_id": chunk.id,
+                "document": chunk.document,
+                "header_path": chunk.header,
+                "chunk_index": chunk.index,
+            }
+            if isinstance(self.mode, ConversationModeSettings):
+                agentic["turn_number"] = number + 1
+                agentic["builds_on"] = batches[-1].qa_id if batches else None
+            batches.append(
+                Batch(
+                    qa_id=stable_id(sample.id, chunk.id, self.mode.kind, str(number)),
+                    query=question,
+                    agentic=agentic,
+                )
+            )
+        return batches
+
+    def _record_failure(
+        self, stage: str, sample: Sample, chunk: Chunk, error: Exception, **extra: str
+    ) -> None:
+        self.stats.failures += 1
+        self.stats.stage(stage).failures += 1
+        self.failures.write(
+            {"stage": stage, "session_id": sample.id, "chunk_id": chunk.id, "document": chunk.document,
+             "error_type": type(error).__name__, "error": str(error)[:2000], **extra}
+        )

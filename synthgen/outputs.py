@@ -1,0 +1,42 @@
+"""Append-only JSONL outputs and the stats file, all inside the run directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+import jsonlines
+
+
+class JsonlOutput:
+    """A JSONL file appended one flushed line at a time, so a crash keeps every finished record."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._file: TextIO | None = None
+        self._writer: jsonlines.Writer | None = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record and flush it to disk."""
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+            self._writer = jsonlines.Writer(self._file, compact=True, sort_keys=False, flush=True)
+        self._writer.write(record)
+        self.count += 1
+
+    def close(self) -> None:
+        """Close the file if it was opened."""
+        if self._writer is not None and self._file is not None:
+            self._writer.close()
+            self._file.close()
+            self._writer = self._file = None
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write a JSON document atomically (temp file, then rename)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,47 @@
+"""Chunk selection strategies: which chunks form each dataset."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from synthgen.chunking import Chunk
+from synthgen.errors import UserError
+from synthgen.ids import stable_id
+from synthgen.settings import RandomStrategySettings, SequentialStrategySettings
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The chunks of one dataset; `id` is stable for the same strategy and chunks."""
+
+    id: str
+    index: int
+    chunks: tuple[Chunk, ...]
+
+
+def select_samples(
+    chunks: list[Chunk], settings: SequentialStrategySettings | RandomStrategySettings
+) -> list[Sample]:
+    """Group chunks into samples: all of them in order, or seeded random draws."""
+    if not chunks:
+        raise UserError("the sources produced no text chunks (fix: point source= at documents with text)")
+    if isinstance(settings, SequentialStrategySettings):
+        groups = [tuple(chunks)]
+    else:
+        groups = _random_groups(chunks, settings)
+    return [
+        Sample(id=stable_id(settings.kind, str(i), *(c.id for c in group)), index=i, chunks=group)
+        for i, group in enumerate(groups)
+    ]
+
+
+def _random_groups(chunks: list[Chunk], settings: RandomStrategySettings) -> list[tuple[Chunk, ...]]:
+    if not settings.with_replacement and settings.chunks_per_sample > len(chunks):
+        raise UserError(
+            f"strategy.chunks_per_sample={settings.chunks_per_sample} exceeds the {len(chunks)} chunks available "
+            f"(fix: set strategy.chunks_per_sample<={len(chunks)} or strategy.with_replacement=true)"
+        )
+    rng = random.Random(settings.seed)
+    draw = rng.choices if settings.with_replacement else rng.sample
+    return [tuple(draw(chunks, k=settings.chunks_per_sample)) for _ in range(settings.num_samples)]

@@ -1,0 +1,29 @@
+"""Shared fixtures: offline litellm, a clean Hydra state, and the fake OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
+import pytest
+from hydra.core.global_hydra import GlobalHydra
+
+from tests.fake_openai import FakeOpenAI
+
+
+@pytest.fixture(autouse=True)
+def _clean_hydra() -> Iterator[None]:
+    GlobalHydra.instance().clear()
+    yield
+    GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,95 @@
+"""A fake OpenAI-compatible chat server on 127.0.0.1 that tests start and stop.
+
+Replies are scripted: queued `Reply` objects are served first, then `responder(request)` answers.
+Every request body is recorded so tests can count calls and inspect prompts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP reply: a chat completion with `content`, or a raw status/body."""
+
+    content: str | None = None
+    status: int = 200
+    body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def completion_body(content: str, prompt_tokens: int = 10, completion_tokens: int = 5) -> str:
+    """An OpenAI chat.completion JSON body carrying `content`."""
+    return json.dumps({
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "fake-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    })
+
+
+def last_user_text(request: dict[str, Any]) -> str:
+    """The content of the last message of a recorded request."""
+    return str(request["messages"][-1]["content"])
+
+
+class FakeOpenAI:
+    """Serve /v1/chat/completions on a free loopback port from a background thread."""
+
+    def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
+        self.responder = responder or (lambda request: Reply(content="ok"))
+        self.queue: deque[Reply] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        """Bind to 127.0.0.1 on a free port and serve until stop()."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        """Shut the server and its thread down."""
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        reply = self.queue.popleft() if self.queue else self.responder(body)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        text = reply.body if reply.body is not None else completion_body(reply.content or "")
+        return web.Response(status=reply.status, text=text, headers=reply.headers, content_type="application/json")

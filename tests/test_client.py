@@ -1,0 +1,138 @@
+"""The model client over the real litellm call path against a fake server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from synthgen.client import ModelClient, StructuredOutputError, check_model_ready, parse_structured
+from synthgen.errors import FatalModelError, UserError
+from synthgen.records import QuestionList
+from synthgen.settings import ModelSettings
+from synthgen.stats import RunStats
+from tests.fake_openai import FakeOpenAI, Reply, last_user_text
+
+ASK = [{"role": "user", "content": "Write 2 questions about the moon."}]
+GOOD = json.dumps({"questions": ["How far is the moon?", "Why does it have phases?"]})
+
+
+def fake_settings(server: FakeOpenAI, **changes: object) -> ModelSettings:
+    base = dict(name="fake", model="openai/fake-model", api_base=server.url, api_key_env="SYNTHGEN_TEST_KEY",
+                retries=3, backoff_base=0.01, backoff_max=0.05, max_concurrency=4, timeout=10)
+    return ModelSettings(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_structured_call_uses_json_schema_and_counts_tokens(fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue.append(Reply(content=GOOD))
+    stats = RunStats(model="fake", mode="queries")
+    result = run(ModelClient(fake_settings(fake_openai), stats).structured(ASK, QuestionList, stage="q"))
+    assert result.questions == ["How far is the moon?", "Why does it have phases?"]
+    sent = fake_openai.requests[0]
+    assert sent["response_format"]["type"] == "json_schema"
+    assert sent["response_format"]["json_schema"]["schema"]["properties"]["questions"]["type"] == "array"
+    assert (stats.stage("q").calls, stats.stage("q").prompt_tokens, stats.stage("q").completion_tokens) == (1, 10, 5)
+
+
+def test_rate_limit_then_success_honours_retry_after(fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue.extend([
+        Reply(status=429, body='{"error": {"message": "slow down"}}', headers={"Retry-After": "0.3"}),
+        Reply(content=GOOD),
+    ])
+    stats = RunStats(model="fake", mode="queries")
+    started = time.monotonic()
+    run(ModelClient(fake_settings(fake_openai, backoff_max=5), stats).structured(ASK, QuestionList, stage="q"))
+    assert time.monotonic() - started >= 0.3
+    assert len(fake_openai.requests) == 2 and stats.stage("q").retries == 1
+
+
+def test_server_error_then_success(fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue.extend([Reply(status=500, body='{"error": {"message": "boom"}}'), Reply(content="fine")])
+    stats = RunStats(model="fake", mode="queries")
+    assert run(ModelClient(fake_settings(fake_openai), stats).text(ASK, stage="a")) == "fine"
+    assert stats.stage("a").retries == 1 and stats.stage("a").calls == 1
+
+
+def test_malformed_json_is_repaired_with_one_reask_showing_the_error(fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue.extend([Reply(content='{"questions": ["unterminated'), Reply(content=f"```json\n{GOOD}\n```")])
+    stats = RunStats(model="fake", mode="queries")
+    result = run(ModelClient(fake_settings(fake_openai), stats).structured(ASK, QuestionList, stage="q"))
+    assert len(result.questions) == 2 and stats.stage("q").repairs == 1
+    repair = fake_openai.requests[1]["messages"]
+    assert repair[-2] == {"role": "assistant", "content": '{"questions": ["unterminated'}
+    assert "not valid JSON" in last_user_text(fake_openai.requests[1])
+
+
+def test_still_malformed_after_repair_is_a_structured_output_error(fake_openai: FakeOpenAI) -> None:
+    fake_openai.responder = lambda request: Reply(content='{"answers": 3}')
+    stats = RunStats(model="fake", mode="queries")
+    with pytest.raises(StructuredOutputError, match="does not match the schema"):
+        run(ModelClient(fake_settings(fake_openai), stats).structured(ASK, QuestionList, stage="q"))
+    assert len(fake_openai.requests) == 2
+
+
+def test_prompt_mode_adds_a_schema_instruction_and_no_response_format(fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue.append(Reply(content=f"<think>hmm</think>Sure! {GOOD}"))
+    stats = RunStats(model="fake", mode="queries")
+    settings = fake_settings(fake_openai, structured_output="prompt")
+    assert len(run(ModelClient(settings, stats).structured(ASK, QuestionList, stage="q")).questions) == 2
+    assert "response_format" not in fake_openai.requests[0]
+    assert "JSON schema" in last_user_text(fake_openai.requests[0])
+
+
+def test_retries_are_bounded(fake_openai: FakeOpenAI) -> None:
+    fake_openai.responder = lambda request: Reply(status=503, body='{"error": {"message": "down"}}')
+    stats = RunStats(model="fake", mode="queries")
+    with pytest.raises(Exception):
+        run(ModelClient(fake_settings(fake_openai, retries=2), stats).text(ASK, stage="a"))
+    assert len(fake_openai.requests) == 3 and stats.stage("a").retries == 2
+
+
+def test_bad_key_stops_the_run_with_a_clear_error(fake_openai: FakeOpenAI) -> None:
+    fake_openai.responder = lambda request: Reply(status=401, body='{"error": {"message": "invalid key"}}')
+    stats = RunStats(model="fake", mode="queries")
+    with pytest.raises(FatalModelError, match="rejected the API key"):
+        run(ModelClient(fake_settings(fake_openai), stats).text(ASK, stage="a"))
+    assert len(fake_openai.requests) == 1
+
+
+def test_concurrency_is_bounded(fake_openai: FakeOpenAI) -> None:
+    def slow(request: dict) -> Reply:
+        return Reply(content="x", delay=0.1)
+
+    fake_openai.responder = slow
+    stats = RunStats(model="fake", mode="queries")
+    client = ModelClient(fake_settings(fake_openai, max_concurrency=2), stats)
+
+    async def many() -> float:
+        started = time.monotonic()
+        await asyncio.gather(*(client.text(ASK, stage="a") for _ in range(6)))
+        return time.monotonic() - started
+
+    elapsed = run(many())
+    assert stats.stage("a").calls == 6
+    assert elapsed >= 0.3  # 6 calls of 0.1 s, two at a time: at least three rounds
+
+
+def test_missing_api_key_is_clear_before_any_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(UserError, match="OPENAI_API_KEY"):
+        check_model_ready(ModelSettings(name="gpt41", model="openai/gpt-4.1"))
+
+
+def test_unknown_provider_is_clear() -> None:
+    with pytest.raises(UserError, match="unknown model 'nonsense-model-xyz'"):
+        check_model_ready(ModelSettings(name="x", model="nonsense-model-xyz"))
+
+
+def test_tolerant_parsing_of_fenced_and_wrapped_json() -> None:
+    assert parse_structured(f"Here you go:\n```json\n{GOOD}\n```", QuestionList).questions[0].startswith("How")
+    assert len(parse_structured(f"prefix {GOOD} suffix", QuestionList).questions) == 2
+    with pytest.raises(ValueError, match="not valid JSON"):
+        parse_structured("no json here", QuestionList)

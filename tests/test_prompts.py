@@ -1,0 +1,58 @@
+"""Prompt files render strictly, and document text is data: nothing in it is evaluated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synthgen.errors import UserError
+from synthgen.prompts import PROMPTS_DIR, render_prompt
+
+HOSTILE = (
+    "Config uses {{ user.name }} and {% if x %}yes{% endif %} and {# note #}.\n"
+    "```python\n# comment\nprint({'a': 1}[\"a\"])\n```\n"
+    "Literal }} and {{ and {%- raw %} and ${oc.env:HOME} stay as they are."
+)
+
+
+def _render(prompt: str, text: str) -> str:
+    return render_prompt(
+        prompt, count=2, language="german", seed_examples=["Wie geht das?"], written=[],
+        document="doc.md", header="Guide > Install", text=text,
+    )
+
+
+@pytest.mark.parametrize("prompt", ["queries.j2", "conversation.j2"])
+def test_hostile_document_text_reaches_the_prompt_unchanged(prompt: str) -> None:
+    rendered = _render(prompt, HOSTILE)
+    assert HOSTILE in rendered
+    assert "german" in rendered and "Wie geht das?" in rendered and "Guide > Install" in rendered
+
+
+def test_answer_prompt_carries_history_and_question() -> None:
+    rendered = render_prompt(
+        "answer.j2", language="english", document="d.md", header="", text=HOSTILE,
+        history=[{"query": "What is {{ x }}?", "answer": "It is {% y %}."}], question="And {{ z }}?",
+    )
+    assert HOSTILE in rendered and "What is {{ x }}?" in rendered and "It is {% y %}." in rendered
+    assert rendered.endswith("Question: And {{ z }}?")
+
+
+def test_misspelt_variable_in_a_user_prompt_is_an_error(tmp_path: Path) -> None:
+    custom = tmp_path / "mine.j2"
+    custom.write_text("Write {{ cuont }} questions about {{ text }}")
+    with pytest.raises(UserError, match="cuont"):
+        _render(str(custom), "anything")
+
+
+def test_user_prompt_file_is_used_and_missing_one_is_clear(tmp_path: Path) -> None:
+    custom = tmp_path / "mine.j2"
+    custom.write_text("{{ count }} in {{ language }}: {{ text }}")
+    assert _render(str(custom), "{{ body }}") == "2 in german: {{ body }}"
+    with pytest.raises(UserError, match="prompt file not found: nope.j2"):
+        _render("nope.j2", "x")
+
+
+def test_bundled_prompts_exist() -> None:
+    assert {p.name for p in PROMPTS_DIR.glob("*.j2")} >= {"queries.j2", "conversation.j2", "answer.j2"}
