@@ -97,14 +97,21 @@ class ModelClient:
 
             register_local_provider(settings.local or _default_local())
 
-    async def text(self, messages: Messages, *, stage: str) -> str:
-        """One completion, returned as stripped text."""
-        return await self._complete(messages, stage=stage, response_format=None)
+    async def text(self, messages: Messages, *, stage: str, sample: int = 0) -> str:
+        """One completion, returned as stripped text.
 
-    async def structured(self, messages: Messages, schema: type[Schema], *, stage: str) -> Schema:
+        `sample` numbers independent draws of the same prompt: different samples are different calls
+        (and, for the seeded local model, different seeds), never one answer repeated.
+        """
+        return await self._complete(messages, stage=stage, response_format=None, sample=sample)
+
+    async def structured(
+        self, messages: Messages, schema: type[Schema], *, stage: str, sample: int = 0
+    ) -> Schema:
         """A completion parsed into `schema`, with one repair re-ask that shows the model its error."""
         messages = self._with_format_instruction(messages, schema)
-        reply = await self._complete(messages, stage=stage, response_format=self._response_format(schema))
+        response_format = self._response_format(schema)
+        reply = await self._complete(messages, stage=stage, response_format=response_format, sample=sample)
         try:
             return parse_structured(reply, schema)
         except ValueError as first_error:
@@ -114,7 +121,7 @@ class ModelClient:
                 {"role": "user", "content": f"That reply was not usable: {first_error}. Reply again with only "
                  f"a JSON object that matches this JSON schema: {json.dumps(schema.model_json_schema())}"},
             ]
-            reply = await self._complete(repair, stage=stage, response_format=self._response_format(schema))
+            reply = await self._complete(repair, stage=stage, response_format=response_format, sample=sample)
             try:
                 return parse_structured(reply, schema)
             except ValueError as error:
@@ -138,8 +145,10 @@ class ModelClient:
             }
         return {"type": "json_object"} if mode == "json_object" else None
 
-    async def _complete(self, messages: Messages, *, stage: str, response_format: dict[str, Any] | None) -> str:
-        kwargs = self._call_kwargs(messages, response_format)
+    async def _complete(
+        self, messages: Messages, *, stage: str, response_format: dict[str, Any] | None, sample: int
+    ) -> str:
+        kwargs = self._call_kwargs(messages, response_format, sample)
         counters = self.stats.stage(stage)
         for attempt in range(self.settings.retries + 1):
             try:
@@ -160,7 +169,9 @@ class ModelClient:
             return (response.choices[0].message.content or "").strip()
         raise AssertionError("unreachable: the last attempt either returns or raises")
 
-    def _call_kwargs(self, messages: Messages, response_format: dict[str, Any] | None) -> dict[str, Any]:
+    def _call_kwargs(
+        self, messages: Messages, response_format: dict[str, Any] | None, sample: int
+    ) -> dict[str, Any]:
         s = self.settings
         kwargs: dict[str, Any] = {
             "model": s.model,
@@ -177,6 +188,8 @@ class ModelClient:
             kwargs["api_key"] = os.environ.get(s.api_key_env) or "not-needed"
         if response_format is not None:
             kwargs["response_format"] = response_format
+        if s.local is not None or s.model.startswith(LOCAL_PREFIX):
+            kwargs["seed"] = (s.local.seed if s.local else 0) + sample
         return kwargs
 
     def _retry_delay(self, error: Exception, attempt: int) -> float | None:

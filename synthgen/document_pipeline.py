@@ -12,7 +12,7 @@ from synthgen.answers import answer_questions
 from synthgen.chunking import Chunk, chunk_documents
 from synthgen.client import ModelClient
 from synthgen.documents import load_documents
-from synthgen.errors import FatalModelError
+from synthgen.errors import FatalModelError, NothingProduced
 from synthgen.ids import stable_id
 from synthgen.outputs import JsonlOutput
 from synthgen.questions import generate_questions, wanted_count
@@ -57,6 +57,11 @@ class DocumentPipeline:
             finally:
                 self.datasets.close()
                 self.failures.close()
+        if self.datasets.count == 0 and self.failures.count:
+            raise NothingProduced(
+                f"every unit failed ({self.failures.count} failures, see {self.failures.path}) "
+                "(fix: check the model settings and the errors listed there, then rerun)"
+            )
 
     async def _run_sample(self, sample: Sample, progress: tqdm) -> None:
         per_chunk = await asyncio.gather(*(self._run_unit(sample, chunk, progress) for chunk in sample.chunks))

@@ -13,3 +13,9 @@ class FatalModelError(UserError):
     """The model cannot be used at all (bad key, unknown model): stop the run, keep outputs."""
 
     exit_code = 3
+
+
+class NothingProduced(UserError):
+    """Every unit failed: the failures are on disk, the run produced no records."""
+
+    exit_code = 4

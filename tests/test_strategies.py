@@ -1,0 +1,49 @@
+"""Chunk selection: sequential keeps everything in order; random is seeded and deterministic."""
+
+from __future__ import annotations
+
+import pytest
+
+from synthgen.chunking import Chunk
+from synthgen.errors import UserError
+from synthgen.settings import RandomStrategySettings, SequentialStrategySettings
+from synthgen.strategies import select_samples
+
+CHUNKS = [Chunk(id=f"c{i}", document="d.md", header_path=("H",), text=f"text {i}", index=i) for i in range(10)]
+
+
+def test_sequential_is_one_sample_of_every_chunk_in_order() -> None:
+    [sample] = select_samples(CHUNKS, SequentialStrategySettings())
+    assert [c.id for c in sample.chunks] == [c.id for c in CHUNKS]
+
+
+def test_random_is_deterministic_under_a_seed_and_varies_with_it() -> None:
+    settings = RandomStrategySettings(num_samples=4, chunks_per_sample=3, seed=1)
+    first = select_samples(CHUNKS, settings)
+    again = select_samples(list(CHUNKS), settings)
+    other = select_samples(CHUNKS, settings.model_copy(update={"seed": 2}))
+    assert [[c.id for c in s.chunks] for s in first] == [[c.id for c in s.chunks] for s in again]
+    assert [s.id for s in first] == [s.id for s in again]
+    assert [[c.id for c in s.chunks] for s in first] != [[c.id for c in s.chunks] for s in other]
+    assert len(first) == 4 and all(len(s.chunks) == 3 for s in first)
+    assert len({s.id for s in first}) == 4
+
+
+def test_without_replacement_never_repeats_a_chunk_within_a_sample() -> None:
+    for sample in select_samples(CHUNKS, RandomStrategySettings(num_samples=20, chunks_per_sample=10, seed=3)):
+        assert len({c.id for c in sample.chunks}) == 10
+
+
+def test_with_replacement_may_draw_more_chunks_than_exist() -> None:
+    samples = select_samples(CHUNKS[:2], RandomStrategySettings(num_samples=1, chunks_per_sample=5, with_replacement=True))
+    assert len(samples[0].chunks) == 5
+
+
+def test_too_many_chunks_per_sample_is_a_clear_error() -> None:
+    with pytest.raises(UserError, match="chunks_per_sample=11 exceeds the 10 chunks"):
+        select_samples(CHUNKS, RandomStrategySettings(chunks_per_sample=11))
+
+
+def test_no_chunks_is_a_clear_error() -> None:
+    with pytest.raises(UserError, match="no text chunks"):
+        select_samples([], SequentialStrategySettings())
