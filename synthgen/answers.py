@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from synthgen.chunking import Chunk
 from synthgen.client import ModelClient
-from synthgen.errors import FatalModelError
+from synthgen.errors import UserError
 from synthgen.prompts import render_prompt
 from synthgen.settings import ConversationModeSettings, QueriesModeSettings
 
@@ -58,7 +58,7 @@ async def _answer(
     )
     try:
         answer = await client.text([{"role": "user", "content": prompt}], stage=STAGE)
-    except FatalModelError:
+    except UserError:
         raise
     except Exception as error:  # one unanswered question is recorded, the run goes on
         return Answered(question, None, error)

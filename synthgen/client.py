@@ -226,8 +226,6 @@ class ModelClient:
         counters.cost_usd += self._cost(response)
 
     def _cost(self, response: Any) -> float:
-        if self.settings.model.startswith(LOCAL_PREFIX):
-            return 0.0
         cost = getattr(response, "_hidden_params", {}).get("response_cost")
         if cost is None:
             try:

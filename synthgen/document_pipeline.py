@@ -12,9 +12,10 @@ from synthgen.answers import answer_questions
 from synthgen.chunking import Chunk, chunk_documents
 from synthgen.client import ModelClient
 from synthgen.documents import load_documents
-from synthgen.errors import FatalModelError, NothingProduced
+from synthgen.errors import NothingProduced, UserError
 from synthgen.ids import stable_id
 from synthgen.outputs import JsonlOutput
+from synthgen.prompts import load_template, resolve_prompt
 from synthgen.questions import generate_questions, wanted_count
 from synthgen.records import Batch, Dataset
 from synthgen.settings import ConversationModeSettings, QueriesModeSettings, Settings
@@ -25,23 +26,24 @@ from synthgen.strategies import Sample, select_samples
 class DocumentPipeline:
     """Runs every (sample, chunk) unit concurrently; the model client bounds the calls in flight."""
 
-    def __init__(self, settings: Settings, out_dir: Path, stats: RunStats, client: ModelClient) -> None:
+    def __init__(self, settings: Settings, out_dir: Path, stats: RunStats) -> None:
         assert isinstance(settings.mode, (QueriesModeSettings, ConversationModeSettings))
         self.settings = settings
         self.mode: QueriesModeSettings | ConversationModeSettings = settings.mode
         self.stats = stats
-        self.client = client
         self.datasets = JsonlOutput(out_dir / "datasets.jsonl")
         self.failures = JsonlOutput(out_dir / "failures.jsonl")
 
     def plan(self) -> list[Sample]:
         """Load, chunk and select: everything before the first model call."""
+        for prompt in (self.mode.prompt, self.mode.answer_prompt):
+            load_template(resolve_prompt(prompt))
         documents = load_documents(self.settings.source, self.settings.loader.extensions)
         chunks = list(chunk_documents(documents, self.settings.loader))
         return select_samples(chunks, self.settings.strategy)
 
-    async def run(self, samples: list[Sample]) -> None:
-        """Generate every sample, writing each dataset as soon as its chunks are done."""
+    async def run(self, samples: list[Sample], client: ModelClient) -> None:
+        """Generate every sample with `client`, writing each dataset as soon as its chunks are done."""
         units = sum(len(s.chunks) for s in samples)
         self.stats.requested["datasets"] = len(samples)
         self.stats.requested["queries"] = units * wanted_count(self.mode)
@@ -51,8 +53,8 @@ class DocumentPipeline:
             try:
                 async with asyncio.TaskGroup() as group:
                     for sample in samples:
-                        group.create_task(self._run_sample(sample, progress))
-            except* FatalModelError as errors:
+                        group.create_task(self._run_sample(sample, client, progress))
+            except* UserError as errors:
                 raise errors.exceptions[0] from None
             finally:
                 self.datasets.close()
@@ -63,8 +65,10 @@ class DocumentPipeline:
                 "(fix: check the model settings and the errors listed there, then rerun)"
             )
 
-    async def _run_sample(self, sample: Sample, progress: tqdm) -> None:
-        per_chunk = await asyncio.gather(*(self._run_unit(sample, chunk, progress) for chunk in sample.chunks))
+    async def _run_sample(self, sample: Sample, client: ModelClient, progress: tqdm) -> None:
+        per_chunk = await asyncio.gather(
+            *(self._run_unit(sample, chunk, client, progress) for chunk in sample.chunks)
+        )
         conversation = [batch for batches in per_chunk for batch in batches]
         if not conversation:
             return
@@ -78,10 +82,10 @@ class DocumentPipeline:
         self.datasets.write(dataset.model_dump(mode="json"))
         self.stats.produced["datasets"] += 1
 
-    async def _run_unit(self, sample: Sample, chunk: Chunk, progress: tqdm) -> list[Batch]:
+    async def _run_unit(self, sample: Sample, chunk: Chunk, client: ModelClient, progress: tqdm) -> list[Batch]:
         try:
-            questions = await generate_questions(self.client, chunk, self.mode)
-        except FatalModelError:
+            questions = await generate_questions(client, chunk, self.mode)
+        except UserError:
             raise
         except Exception as error:  # a failed unit is recorded and the run goes on
             self._record_failure("questions", sample, chunk, error)
@@ -97,7 +101,7 @@ class DocumentPipeline:
         batches = self._batches(sample, chunk, questions)
         if not self.mode.answers:
             return batches
-        answered = await answer_questions(self.client, chunk, self.mode, questions)
+        answered = await answer_questions(client, chunk, self.mode, questions)
         kept: list[Batch] = []
         # A conversation stops answering at its first failure, so zip drops the turns after it.
         for batch, item in zip(batches, answered):

@@ -13,6 +13,8 @@ from synthgen.client import ModelClient, check_model_ready
 from synthgen.config import to_plain
 from synthgen.document_pipeline import DocumentPipeline
 from synthgen.errors import UserError
+from synthgen.facts.pipeline import FactsPipeline
+from synthgen.facts.stats import FactStats
 from synthgen.outputs import write_json
 from synthgen.settings import validate_settings
 from synthgen.stats import RunStats
@@ -30,10 +32,9 @@ def run_job(cfg: DictConfig, out_dir: Path) -> int:
     stats = RunStats(model=settings.model.name, mode=settings.mode.kind)
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        client = ModelClient(settings.model, stats)
-        pipeline = DocumentPipeline(settings, out_dir, stats, client)
+        pipeline = DocumentPipeline(settings, out_dir, stats)
         samples = pipeline.plan()
-        asyncio.run(pipeline.run(samples))
+        asyncio.run(pipeline.run(samples, ModelClient(settings.model, stats)))
         stats.status = "completed"
     except UserError as error:
         stats.status = "failed"
