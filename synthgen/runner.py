@@ -13,8 +13,6 @@ from synthgen.client import ModelClient, check_model_ready
 from synthgen.config import to_plain
 from synthgen.document_pipeline import DocumentPipeline
 from synthgen.errors import UserError
-from synthgen.facts.pipeline import FactsPipeline
-from synthgen.facts.stats import FactStats
 from synthgen.outputs import write_json
 from synthgen.settings import validate_settings
 from synthgen.stats import RunStats
