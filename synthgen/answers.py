@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from synthgen.chunking import Chunk
 from synthgen.client import ModelClient
-from synthgen.errors import UserError
+from synthgen.errors import BudgetExhausted, UserError
 from synthgen.prompts import render_prompt
 from synthgen.settings import ConversationModeSettings, QueriesModeSettings
 
@@ -24,16 +24,21 @@ class Answered:
 
 
 async def answer_questions(
-    client: ModelClient, chunk: Chunk, mode: QueriesModeSettings | ConversationModeSettings, questions: list[str]
+    client: ModelClient,
+    chunk: Chunk,
+    mode: QueriesModeSettings | ConversationModeSettings,
+    questions: list[str],
+    *,
+    sample: int = 0,
 ) -> list[Answered]:
     """Independent questions are answered concurrently; conversation turns in order, each seeing the
     earlier turns, stopping at the first failure (later turns would build on a missing answer)."""
     if isinstance(mode, QueriesModeSettings):
-        return list(await asyncio.gather(*(_answer(client, chunk, mode, q, []) for q in questions)))
+        return list(await asyncio.gather(*(_answer(client, chunk, mode, q, [], sample) for q in questions)))
     answered: list[Answered] = []
     for question in questions:
         history = [{"query": a.question, "answer": a.answer} for a in answered]
-        result = await _answer(client, chunk, mode, question, history)
+        result = await _answer(client, chunk, mode, question, history, sample)
         answered.append(result)
         if result.error is not None:
             break
@@ -46,6 +51,7 @@ async def _answer(
     mode: QueriesModeSettings | ConversationModeSettings,
     question: str,
     history: list[dict[str, str | None]],
+    sample: int,
 ) -> Answered:
     prompt = render_prompt(
         mode.answer_prompt,
@@ -57,8 +63,8 @@ async def _answer(
         question=question,
     )
     try:
-        answer = await client.text([{"role": "user", "content": prompt}], stage=STAGE)
-    except UserError:
+        answer = await client.text([{"role": "user", "content": prompt}], stage=STAGE, sample=sample)
+    except (UserError, BudgetExhausted):
         raise
     except Exception as error:  # one unanswered question is recorded, the run goes on
         return Answered(question, None, error)

@@ -10,9 +10,11 @@ import random
 import re
 from typing import Any, TypeVar
 
+from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ValidationError
 
-from synthgen.errors import FatalModelError, UserError
+from synthgen.cache import CachedReply, CallCache, call_key
+from synthgen.errors import BudgetExhausted, FatalModelError, UserError
 from synthgen.settings import ModelSettings
 from synthgen.stats import RunStats
 
@@ -87,15 +89,29 @@ def parse_structured(text: str, schema: type[Schema]) -> Schema:
 class ModelClient:
     """Async access to one configured model: concurrency bound, retries with jitter, accounting."""
 
-    def __init__(self, settings: ModelSettings, stats: RunStats) -> None:
+    def __init__(
+        self,
+        settings: ModelSettings,
+        stats: RunStats,
+        cache: CallCache | None = None,
+        max_cost_usd: float | None = None,
+    ) -> None:
         self.settings = settings
         self.stats = stats
+        self.cache = cache
+        self.max_cost_usd = max_cost_usd
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
+        self._requests = AsyncLimiter(settings.rpm, 60) if settings.rpm else None
+        self._tokens = AsyncLimiter(settings.tpm, 60) if settings.tpm else None
         self._litellm = _litellm()
         if settings.model.startswith(LOCAL_PREFIX):
             from synthgen.local_model import register_local_provider
 
             register_local_provider(settings.local or _default_local())
+
+    def with_settings(self, settings: ModelSettings) -> ModelClient:
+        """A client for another model that shares this one's stats, cache and budget."""
+        return ModelClient(settings, self.stats, self.cache, self.max_cost_usd)
 
     async def text(self, messages: Messages, *, stage: str, sample: int = 0) -> str:
         """One completion, returned as stripped text.
@@ -150,9 +166,15 @@ class ModelClient:
     ) -> str:
         kwargs = self._call_kwargs(messages, response_format, sample)
         counters = self.stats.stage(stage)
+        key = call_key(kwargs, sample) if self.cache is not None and self.cache.mode != "off" else None
+        if key is not None and (hit := self.cache.get(key)) is not None:  # type: ignore[union-attr]
+            counters.cache_hits += 1
+            return hit.content
         for attempt in range(self.settings.retries + 1):
             try:
                 async with self._semaphore:
+                    self._check_budget()
+                    await self._rate_limit(messages)
                     counters.mark()
                     response = await self._litellm.acompletion(**kwargs)
                     counters.mark()
@@ -165,9 +187,24 @@ class ModelClient:
                 log.info("retrying %s in %.1fs after %s", self.settings.name, delay, type(error).__name__)
                 await asyncio.sleep(delay)
                 continue
-            self._account(response, stage)
-            return (response.choices[0].message.content or "").strip()
+            reply = self._account(response, stage)
+            if key is not None:
+                self.cache.put(key, self.settings.model, reply)  # type: ignore[union-attr]
+            return reply.content
         raise AssertionError("unreachable: the last attempt either returns or raises")
+
+    async def _rate_limit(self, messages: Messages) -> None:
+        """Wait for room under the model's requests- and tokens-per-minute limits, if set."""
+        if self._requests is not None:
+            await self._requests.acquire()
+        if self._tokens is not None:
+            estimate = sum(len(m["content"]) for m in messages) // 4 + self.settings.max_tokens
+            await self._tokens.acquire(min(estimate, self._tokens.max_rate))
+
+    def _check_budget(self) -> None:
+        """Start no new call once the run's spend has reached max_cost_usd."""
+        if self.max_cost_usd is not None and self.stats.cost_usd >= self.max_cost_usd:
+            raise BudgetExhausted(f"spent ${self.stats.cost_usd:.4f} of max_cost_usd={self.max_cost_usd}")
 
     def _call_kwargs(
         self, messages: Messages, response_format: dict[str, Any] | None, sample: int
@@ -216,14 +253,21 @@ class ModelClient:
             return min(self.settings.backoff_max, retry_after)
         return wait * random.uniform(0.5, 1.5)
 
-    def _account(self, response: Any, stage: str) -> None:
+    def _account(self, response: Any, stage: str) -> CachedReply:
+        """Count the call's tokens and cost into the stage; return what the cache keeps."""
+        usage = getattr(response, "usage", None)
+        reply = CachedReply(
+            content=(response.choices[0].message.content or "").strip(),
+            prompt_tokens=(usage.prompt_tokens or 0) if usage is not None else 0,
+            completion_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
+            cost_usd=self._cost(response),
+        )
         counters = self.stats.stage(stage)
         counters.calls += 1
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            counters.prompt_tokens += usage.prompt_tokens or 0
-            counters.completion_tokens += usage.completion_tokens or 0
-        counters.cost_usd += self._cost(response)
+        counters.prompt_tokens += reply.prompt_tokens
+        counters.completion_tokens += reply.completion_tokens
+        counters.cost_usd += reply.cost_usd
+        return reply
 
     def _cost(self, response: Any) -> float:
         cost = getattr(response, "_hidden_params", {}).get("response_cost")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,10 @@ from synthgen.answers import answer_questions
 from synthgen.chunking import Chunk, chunk_documents
 from synthgen.client import ModelClient
 from synthgen.documents import load_documents
-from synthgen.errors import NothingProduced, UserError
+from synthgen.estimate import StagePlan, estimate_documents
+from synthgen.errors import BudgetExceeded, BudgetExhausted, NothingProduced, UserError
 from synthgen.ids import stable_id
-from synthgen.outputs import JsonlOutput
+from synthgen.outputs import JsonlOutput, recover_jsonl
 from synthgen.prompts import load_template, resolve_prompt
 from synthgen.questions import generate_questions, wanted_count
 from synthgen.records import Batch, Dataset
@@ -32,44 +34,74 @@ class DocumentPipeline:
         self.mode: QueriesModeSettings | ConversationModeSettings = settings.mode
         self.stats = stats
         self.datasets = JsonlOutput(out_dir / "datasets.jsonl")
-        self.failures = JsonlOutput(out_dir / "failures.jsonl")
+        self.failures = JsonlOutput(out_dir / "failures.jsonl", fresh=True)
+
+    def estimate(self, samples: list[Sample]) -> list[StagePlan]:
+        """The calls `run` would make, with estimated tokens and cost."""
+        return estimate_documents(samples, self.mode, self.settings.model)
 
     def plan(self) -> list[Sample]:
         """Load, chunk and select: everything before the first model call."""
         for prompt in (self.mode.prompt, self.mode.answer_prompt):
             load_template(resolve_prompt(prompt))
         documents = load_documents(self.settings.source, self.settings.loader.extensions)
-        chunks = list(chunk_documents(documents, self.settings.loader))
+        chunks = list(islice(chunk_documents(documents, self.settings.loader), self.settings.limit))
         return select_samples(chunks, self.settings.strategy)
 
     async def run(self, samples: list[Sample], client: ModelClient) -> None:
-        """Generate every sample with `client`, writing each dataset as soon as its chunks are done."""
+        """Generate every sample with `client`, writing each dataset as soon as its chunks are done.
+
+        Datasets already in the run directory (from an interrupted run of the same config) are kept
+        and their samples skipped; the rest replay from the call cache where they got to.
+        """
         units = sum(len(s.chunks) for s in samples)
         self.stats.requested["datasets"] = len(samples)
         self.stats.requested["queries"] = units * wanted_count(self.mode)
         if self.mode.answers:
             self.stats.requested["answers"] = self.stats.requested["queries"]
-        with tqdm(total=units, unit="chunk", desc=f"{self.mode.kind} ({self.settings.model.name})") as progress:
+        todo = self._resume(samples)
+        with tqdm(
+            total=sum(len(s.chunks) for s in todo), unit="chunk", desc=f"{self.mode.kind} ({self.settings.model.name})"
+        ) as progress:
             try:
                 async with asyncio.TaskGroup() as group:
-                    for sample in samples:
+                    for sample in todo:
                         group.create_task(self._run_sample(sample, client, progress))
             except* UserError as errors:
                 raise errors.exceptions[0] from None
             finally:
                 self.datasets.close()
                 self.failures.close()
-        if self.datasets.count == 0 and self.failures.count:
+        if self.stats.skipped:
+            raise BudgetExceeded.after(client.max_cost_usd, self.stats.cost_usd, self.stats.skipped, "datasets")
+        if self.stats.produced["datasets"] == 0 and self.failures.count:
             raise NothingProduced(
                 f"every unit failed ({self.failures.count} failures, see {self.failures.path}) "
                 "(fix: check the model settings and the errors listed there, then rerun)"
             )
 
+    def _resume(self, samples: list[Sample]) -> list[Sample]:
+        """Count the datasets a previous attempt finished in this directory; return the samples left."""
+        done = {record["session_id"]: record for record in recover_jsonl(self.datasets.path)}
+        for record in done.values():
+            self.stats.produced["datasets"] += 1
+            self.stats.produced["queries"] += len(record["conversation"])
+            if self.mode.answers:
+                self.stats.produced["answers"] += len(record["conversation"])
+        self.stats.resumed = len(done)
+        return [sample for sample in samples if sample.id not in done]
+
     async def _run_sample(self, sample: Sample, client: ModelClient, progress: tqdm) -> None:
         per_chunk = await asyncio.gather(
-            *(self._run_unit(sample, chunk, client, progress) for chunk in sample.chunks)
+            *(self._run_unit(sample, chunk, client, progress) for chunk in sample.chunks), return_exceptions=True
         )
-        conversation = [batch for batches in per_chunk for batch in batches]
+        for outcome in per_chunk:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, BudgetExhausted):
+                raise outcome
+        if any(isinstance(outcome, BudgetExhausted) for outcome in per_chunk):
+            self.stats.skipped += 1  # left unwritten, so a rerun with more budget completes it
+            return
+        conversation = [batch for batches in per_chunk for batch in batches]  # type: ignore[union-attr]
         if not conversation:
             return
         dataset = Dataset(
@@ -84,8 +116,8 @@ class DocumentPipeline:
 
     async def _run_unit(self, sample: Sample, chunk: Chunk, client: ModelClient, progress: tqdm) -> list[Batch]:
         try:
-            questions = await generate_questions(client, chunk, self.mode)
-        except UserError:
+            questions = await generate_questions(client, chunk, self.mode, sample=sample.index)
+        except (UserError, BudgetExhausted):
             raise
         except Exception as error:  # a failed unit is recorded and the run goes on
             self._record_failure("questions", sample, chunk, error)
@@ -101,7 +133,7 @@ class DocumentPipeline:
         batches = self._batches(sample, chunk, questions)
         if not self.mode.answers:
             return batches
-        answered = await answer_questions(client, chunk, self.mode, questions)
+        answered = await answer_questions(client, chunk, self.mode, questions, sample=sample.index)
         kept: list[Batch] = []
         # A conversation stops answering at its first failure, so zip drops the turns after it.
         for batch, item in zip(batches, answered):

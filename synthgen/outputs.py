@@ -12,9 +12,11 @@ import jsonlines
 class JsonlOutput:
     """A JSONL file appended one flushed line at a time, so a crash keeps every finished record."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, fresh: bool = False) -> None:
         self.path = path
         self.count = 0
+        if fresh:
+            path.unlink(missing_ok=True)
         self._file: TextIO | None = None
         self._writer: jsonlines.Writer | None = None
 
@@ -33,6 +35,18 @@ class JsonlOutput:
             self._writer.close()
             self._file.close()
             self._writer = self._file = None
+
+
+def recover_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The complete records of a JSONL file; a line torn by a crash is cut off the file."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    if len(complete) != len(data):
+        with path.open("r+b") as file:
+            file.truncate(len(complete))
+    return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

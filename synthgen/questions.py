@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from synthgen.chunking import Chunk
 from synthgen.client import ModelClient, StructuredOutputError
+from synthgen.normalise import normalise
 from synthgen.prompts import render_prompt
 from synthgen.records import QuestionList
 from synthgen.settings import ConversationModeSettings, QueriesModeSettings
@@ -19,7 +18,7 @@ def wanted_count(mode: QueriesModeSettings | ConversationModeSettings) -> int:
 
 
 async def generate_questions(
-    client: ModelClient, chunk: Chunk, mode: QueriesModeSettings | ConversationModeSettings
+    client: ModelClient, chunk: Chunk, mode: QueriesModeSettings | ConversationModeSettings, *, sample: int = 0
 ) -> list[str]:
     """Ask for the missing questions until there are enough (top-up calls), then trim to the count.
 
@@ -43,7 +42,7 @@ async def generate_questions(
             text=chunk.text,
         )
         try:
-            reply = await client.structured([{"role": "user", "content": prompt}], QuestionList, stage=STAGE)
+            reply = await client.structured([{"role": "user", "content": prompt}], QuestionList, stage=STAGE, sample=sample)
         except StructuredOutputError:
             if not written:
                 raise
@@ -54,15 +53,11 @@ async def generate_questions(
 
 def merge_unique(existing: list[str], new: list[str]) -> list[str]:
     """Append the new, non-empty questions not already present (ignoring case, spacing, punctuation)."""
-    seen = {_normal(q) for q in existing}
+    seen = {normalise(q) for q in existing}
     merged = list(existing)
     for question in (q.strip() for q in new):
-        key = _normal(question)
+        key = normalise(question)
         if key and key not in seen:
             seen.add(key)
             merged.append(question)
     return merged
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", text.casefold()).strip()

@@ -6,7 +6,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from synthgen.config import CONF_DIR
 from synthgen.errors import UserError
+from synthgen.facts.template import FactTemplate
 
 
 class Strict(BaseModel):
@@ -38,6 +40,8 @@ class ModelSettings(Strict):
     retries: int = Field(4, ge=0)
     backoff_base: float = Field(1.0, ge=0)
     backoff_max: float = Field(30.0, ge=0)
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
     structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
     local: LocalModelSettings | None = None
 
@@ -127,9 +131,41 @@ class ConversationModeSettings(DocumentModeSettings):
     prompt: str = "conversation.j2"
 
 
+class FactsValidationSettings(Strict):
+    """Facts mode checks: an LLM compliance judge and a deterministic inclusion check."""
+
+    model: str | None = Field(None, min_length=1)
+    temperature: float | None = Field(0.0, ge=0.0, le=2.0)
+    judge_questions: bool = True
+    judge_answers: bool = True
+    inclusion_check: Literal["exact", "case_insensitive", "key_terms"] = "key_terms"
+    key_term_coverage: float = Field(0.8, gt=0.0, le=1.0)
+
+
+class FactsModeSettings(Strict):
+    """Fine-tuning data that teaches the fact of `fact_template`: `limit` question/answer items."""
+
+    kind: Literal["facts"] = "facts"
+    seed: int = 0
+    question_prompt: str = "fact_question.j2"
+    answer_prompt: str = "fact_answer.j2"
+    validation_prompt: str = "fact_validation.j2"
+    near_duplicate_threshold: float = Field(0.95, gt=0.0, le=1.0)
+    system_prompt: str | None = None
+    doc_tag: str | None = None
+    validation: FactsValidationSettings = Field(default_factory=FactsValidationSettings)
+
+
 ModeSettings = Annotated[
-    Union[QueriesModeSettings, ConversationModeSettings], Field(discriminator="kind")
+    Union[QueriesModeSettings, ConversationModeSettings, FactsModeSettings], Field(discriminator="kind")
 ]
+
+
+class CacheSettings(Strict):
+    """The persistent call cache shared by every run on the machine."""
+
+    mode: Literal["use", "refresh", "off"] = "use"
+    path: str | None = None
 
 
 class Settings(Strict):
@@ -140,6 +176,11 @@ class Settings(Strict):
     loader: LoaderSettings
     strategy: StrategySettings
     mode: ModeSettings
+    fact_template: FactTemplate | None = None
+    limit: int | None = Field(None, ge=1)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    max_cost_usd: float | None = Field(None, gt=0)
+    dry_run: bool = False
 
 
 def _describe(error: ValidationError) -> str:
@@ -148,7 +189,7 @@ def _describe(error: ValidationError) -> str:
     for item in error.errors():
         # Discriminated unions add the tag (e.g. "markdown") to the location: drop it.
         loc = [str(p) for p in item["loc"] if not isinstance(p, int)]
-        if len(loc) > 1 and loc[1] in {"markdown", "text", "sequential", "random", "queries", "conversation"}:
+        if len(loc) > 1 and loc[1] in {"markdown", "text", "sequential", "random", "queries", "conversation", "facts"}:
             loc.pop(1)
         message = item["msg"].removeprefix("Value error, ")
         lines.append(f"{'.'.join(loc) or 'config'}: {message}")
@@ -158,6 +199,10 @@ def _describe(error: ValidationError) -> str:
 def validate_settings(raw: dict[str, Any]) -> Settings:
     """Validate a plain config dict, turning pydantic errors into one clear UserError."""
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as error:
         raise UserError(f"invalid config: {_describe(error)} (fix the value on the command line or in conf/)") from None
+    if settings.mode.kind == "facts" and settings.fact_template is None:
+        options = ", ".join(sorted(path.stem for path in (CONF_DIR / "fact_template").glob("*.yaml")))
+        raise UserError(f"mode=facts needs a fact template (fix: add fact_template=NAME, one of: {options})")
+    return settings

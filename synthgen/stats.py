@@ -13,6 +13,7 @@ class StageStats:
     """Counters of one pipeline stage."""
 
     calls: int = 0
+    cache_hits: int = 0
     retries: int = 0
     repairs: int = 0
     failures: int = 0
@@ -44,8 +45,15 @@ class RunStats:
     stages: dict[str, StageStats] = field(default_factory=lambda: defaultdict(StageStats))
     shortfalls: list[dict[str, Any]] = field(default_factory=list)
     failures: int = 0
+    resumed: int = 0
+    skipped: int = 0
     status: str = "running"
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def cost_usd(self) -> float:
+        """Spend so far over every stage."""
+        return sum(s.cost_usd for s in self.stages.values())
 
     def stage(self, name: str) -> StageStats:
         """The counters of stage `name`, created on first use."""
@@ -67,10 +75,13 @@ class RunStats:
             "shortfall": {k: max(0, v - self.produced.get(k, 0)) for k, v in self.requested.items()},
             "shortfalls": self.shortfalls,
             "failures": self.failures,
+            "resumed": self.resumed,
+            "skipped": self.skipped,
             "calls": sum(s.calls for s in self.stages.values()),
+            "cache_hits": sum(s.cache_hits for s in self.stages.values()),
             "prompt_tokens": sum(s.prompt_tokens for s in self.stages.values()),
             "completion_tokens": sum(s.completion_tokens for s in self.stages.values()),
-            "cost_usd": round(sum(s.cost_usd for s in self.stages.values()), 6),
+            "cost_usd": round(self.cost_usd, 6),
             "wall_seconds": round(time.monotonic() - self.started, 3),
             "stages": stages,
         }

@@ -14,6 +14,12 @@ from tests.fake_openai import FakeOpenAI
 
 
 @pytest.fixture(autouse=True)
+def _own_call_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test (and the CLI runs it starts) gets a fresh call cache, never the user's."""
+    monkeypatch.setenv("SYNTHGEN_CALL_CACHE", str(tmp_path_factory.mktemp("cache") / "calls.sqlite"))
+
+
+@pytest.fixture(autouse=True)
 def _clean_hydra() -> Iterator[None]:
     GlobalHydra.instance().clear()
     yield

@@ -6,8 +6,10 @@ Every request body is recorded so tests can count calls and inspect prompts.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -29,13 +31,13 @@ class Reply:
     delay: float = 0.0
 
 
-def completion_body(content: str, prompt_tokens: int = 10, completion_tokens: int = 5) -> str:
+def completion_body(content: str, model: str = "fake-model", prompt_tokens: int = 10, completion_tokens: int = 5) -> str:
     """An OpenAI chat.completion JSON body carrying `content`."""
     return json.dumps({
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": "fake-model",
+        "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                   "total_tokens": prompt_tokens + completion_tokens},
@@ -79,11 +81,15 @@ class FakeOpenAI:
     async def _serve(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/count", self._count)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _count(self, request: web.Request) -> web.Response:
+        return web.json_response({"requests": len(self.requests)})
 
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -91,5 +97,33 @@ class FakeOpenAI:
         reply = self.queue.popleft() if self.queue else self.responder(body)
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        text = reply.body if reply.body is not None else completion_body(reply.content or "")
+        text = reply.body if reply.body is not None else completion_body(reply.content or "", body.get("model", ""))
         return web.Response(status=reply.status, text=text, headers=reply.headers, content_type="application/json")
+
+
+def questions_with_latency(latency: float) -> Callable[[dict[str, Any]], Reply]:
+    """A responder that waits `latency` seconds, then returns as many questions as the prompt asks for."""
+
+    def respond(request: dict[str, Any]) -> Reply:
+        text = last_user_text(request)
+        match = re.search(r"(?:exactly|the next) (\d+)", text)
+        count = int(match.group(1)) if match else 1
+        digest = abs(hash(text)) % 10**8
+        questions = [f"Question {i} on {digest}?" for i in range(count)]
+        return Reply(content=json.dumps({"questions": questions}), delay=latency)
+
+    return respond
+
+
+def main() -> None:
+    """Serve on 127.0.0.1 with a fixed per-request latency until killed (for benchmarks); prints the URL."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds per request (requests overlap)")
+    args = parser.parse_args()
+    server = FakeOpenAI(questions_with_latency(args.latency)).start()
+    print(server.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

