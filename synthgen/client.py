@@ -169,6 +169,7 @@ class ModelClient:
         key = call_key(kwargs, sample) if self.cache is not None and self.cache.mode != "off" else None
         if key is not None and (hit := self.cache.get(key)) is not None:  # type: ignore[union-attr]
             counters.cache_hits += 1
+            counters.mark()
             return hit.content
         for attempt in range(self.settings.retries + 1):
             try:
