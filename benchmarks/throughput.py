@@ -127,10 +127,12 @@ def peak_memory_of_dry_run(corpus: Path, out: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=1000, help="calls per throughput run (default 1000)")
-    parser.add_argument("--quick", action="store_true", help="one latency and concurrency, for a smoke test")
+    parser.add_argument("--latencies", type=float, nargs="+", default=[0.2, 1.0], help="seconds per request")
+    parser.add_argument("--concurrencies", type=int, nargs="+", default=[16, 64, 256])
+    parser.add_argument("--quick", action="store_true", help="200 ms, concurrency 16, 1,000 files: a smoke test")
     options = parser.parse_args()
-    latencies = [0.2] if options.quick else [0.2, 1.0]
-    concurrencies = [16] if options.quick else [16, 64, 256]
+    latencies = [0.2] if options.quick else options.latencies
+    concurrencies = [16] if options.quick else options.concurrencies
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         corpus = make_corpus(work / "corpus", options.calls)

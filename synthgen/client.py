@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import re
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
@@ -135,7 +136,7 @@ class ModelClient:
             repair = messages + [
                 {"role": "assistant", "content": reply},
                 {"role": "user", "content": f"That reply was not usable: {first_error}. Reply again with only "
-                 f"a JSON object that matches this JSON schema: {json.dumps(schema.model_json_schema())}"},
+                 f"a JSON object that matches this JSON schema: {_schema_json(schema)}"},
             ]
             reply = await self._complete(repair, stage=stage, response_format=response_format, sample=sample)
             try:
@@ -148,7 +149,7 @@ class ModelClient:
             return messages
         instruction = (
             "Reply with only a JSON object, no prose and no code fence, matching this JSON schema: "
-            + json.dumps(schema.model_json_schema())
+            + _schema_json(schema)
         )
         return messages[:-1] + [{**messages[-1], "content": messages[-1]["content"] + "\n\n" + instruction}]
 
@@ -271,8 +272,9 @@ class ModelClient:
         return reply
 
     def _cost(self, response: Any) -> float:
-        cost = getattr(response, "_hidden_params", {}).get("response_cost")
-        if cost is None:
+        hidden = getattr(response, "_hidden_params", {})
+        cost = hidden.get("response_cost")
+        if cost is None and "response_cost" not in hidden:  # litellm already tried: the model has no price
             try:
                 cost = self._litellm.completion_cost(completion_response=response)
             except Exception:  # models without a price entry (local servers) cost nothing known
@@ -286,6 +288,12 @@ def _default_local() -> Any:
     return LocalModelSettings()
 
 
+@lru_cache(maxsize=None)
+def _schema_json(schema: type[BaseModel]) -> str:
+    return json.dumps(schema.model_json_schema())
+
+
+@lru_cache(maxsize=None)
 def _strict_schema(schema: type[BaseModel]) -> dict[str, Any]:
     """The JSON schema with additionalProperties false everywhere, as strict providers require."""
     data = schema.model_json_schema()

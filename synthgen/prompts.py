@@ -13,6 +13,7 @@ from synthgen.errors import UserError
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
+@lru_cache(maxsize=None)
 def resolve_prompt(name: str) -> Path:
     """A prompt setting is a file in the bundled prompts/ folder or a path to the user's own file."""
     candidate = Path(name).expanduser()
