@@ -8,7 +8,7 @@ import logging
 import os
 import random
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
@@ -288,12 +288,12 @@ def _default_local() -> Any:
     return LocalModelSettings()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema_json(schema: type[BaseModel]) -> str:
     return json.dumps(schema.model_json_schema())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _strict_schema(schema: type[BaseModel]) -> dict[str, Any]:
     """The JSON schema with additionalProperties false everywhere, as strict providers require."""
     data = schema.model_json_schema()

@@ -13,8 +13,8 @@ from synthgen.answers import answer_questions
 from synthgen.chunking import Chunk, chunk_documents
 from synthgen.client import ModelClient
 from synthgen.documents import load_documents
-from synthgen.estimate import StagePlan, estimate_documents
 from synthgen.errors import BudgetExceeded, BudgetExhausted, NothingProduced, UserError
+from synthgen.estimate import StagePlan, estimate_documents
 from synthgen.ids import stable_id
 from synthgen.outputs import JsonlOutput, recover_jsonl
 from synthgen.prompts import load_template, resolve_prompt

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from synthgen.errors import UserError
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
-@lru_cache(maxsize=None)
+@cache
 def resolve_prompt(name: str) -> Path:
     """A prompt setting is a file in the bundled prompts/ folder or a path to the user's own file."""
     candidate = Path(name).expanduser()
@@ -25,7 +25,7 @@ def resolve_prompt(name: str) -> Path:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_template(path: Path) -> jinja2.Template:
     """Compile a prompt file once; StrictUndefined makes a misspelt variable an error."""
     env = jinja2.Environment(

@@ -42,7 +42,8 @@ async def generate_questions(
             text=chunk.text,
         )
         try:
-            reply = await client.structured([{"role": "user", "content": prompt}], QuestionList, stage=STAGE, sample=sample)
+            messages = [{"role": "user", "content": prompt}]
+            reply = await client.structured(messages, QuestionList, stage=STAGE, sample=sample)
         except StructuredOutputError:
             if not written:
                 raise

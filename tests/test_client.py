@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import litellm
 import pytest
 
 from synthgen.client import ModelClient, StructuredOutputError, check_model_ready, parse_structured
@@ -89,7 +90,7 @@ def test_prompt_mode_adds_a_schema_instruction_and_no_response_format(fake_opena
 def test_retries_are_bounded(fake_openai: FakeOpenAI) -> None:
     fake_openai.responder = lambda request: Reply(status=503, body='{"error": {"message": "down"}}')
     stats = RunStats(model="fake", mode="queries")
-    with pytest.raises(Exception):
+    with pytest.raises(litellm.ServiceUnavailableError):
         run(ModelClient(fake_settings(fake_openai, retries=2), stats).text(ASK, stage="a"))
     assert len(fake_openai.requests) == 3 and stats.stage("a").retries == 2
 
