@@ -192,3 +192,12 @@ def test_unknown_group_option_fails_without_traceback(tmp_path: Path) -> None:
     result = run_cli("model=nope", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "nope" in result.stderr and "local" in result.stderr  # names the options to choose from
+
+
+def test_limit_caps_the_chunks_of_a_document_run(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:
+    fake_openai.responder = fake_model
+    out = tmp_path / "run"
+    assert run_cli(*fake_args(fake_openai, doc, out, "limit=2"), cwd=tmp_path).returncode == 0
+    [dataset] = read_jsonl(out / "datasets.jsonl")
+    assert [t["agentic"]["chunk_index"] for t in dataset["conversation"]] == [0, 0, 0, 1, 1, 1]
+    assert len(fake_openai.requests) == 2
