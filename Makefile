@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synthgen-installed
+LAUNCHERS := $(VENV)/.synthgen-launchers
 
 .PHONY: install run test clean
 
@@ -14,10 +15,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The Hydra launcher extras (joblib, Ray, submitit), so the tests run real sweeps on them.
+$(LAUNCHERS): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[joblib,ray,slurm]'
+	touch $(LAUNCHERS)
+
 run: install
 	$(PY) -m synthgen $(ARGS)
 
-test: install
+test: $(LAUNCHERS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

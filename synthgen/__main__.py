@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from synthgen.config import register_resolvers
@@ -16,12 +18,23 @@ register_resolvers()
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Compose the config, run one job into Hydra's output directory, exit non-zero on failure."""
+    """Compose the config, run one job into Hydra's output directory, exit non-zero on failure.
+
+    A sweep job never raises: Hydra would skip the summary callback, which exits non-zero instead.
+    """
     from synthgen.runner import run_job
 
-    code = run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
-    if code:
-        sys.exit(code)
+    hydra_config = HydraConfig.get()
+    out_dir = Path(hydra_config.runtime.output_dir)
+    if hydra_config.mode != RunMode.MULTIRUN:
+        code = run_job(cfg, out_dir)
+        if code:
+            sys.exit(code)
+        return
+    try:
+        run_job(cfg, out_dir)  # a failure is recorded in the job's stats.json
+    except Exception:
+        logging.getLogger("synthgen").exception("job %s failed", hydra_config.job.num)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import logging
 import os
 import random
 import re
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
@@ -32,7 +32,7 @@ class StructuredOutputError(Exception):
     """The model's reply did not match the schema, even after one repair re-ask."""
 
 
-def _litellm() -> Any:
+def import_litellm() -> Any:
     """Import litellm on first use: it is slow to import and only needed when a call is made."""
     import litellm
 
@@ -44,7 +44,15 @@ def check_model_ready(settings: ModelSettings) -> None:
     """Fail before any work if the model string is unknown or its API key is missing."""
     if settings.model.startswith(LOCAL_PREFIX):
         return
-    litellm = _litellm()
+    if settings.alquimia is not None:
+        if not os.environ.get(settings.api_key_env or ""):
+            variable = settings.api_key_env or "ALQUIMIA_API_KEY"
+            raise UserError(
+                f"model '{settings.name}' needs the Alquimia API key in the environment "
+                f"(fix: export {variable}=... and keep model.api_key_env={variable})"
+            )
+        return
+    litellm = import_litellm()
     try:
         _, provider, _, _ = litellm.get_llm_provider(settings.model, api_base=settings.api_base)
     except Exception:
@@ -62,7 +70,7 @@ def check_model_ready(settings: ModelSettings) -> None:
         )
 
 
-def _extract_json(text: str) -> Any:
+def extract_json(text: str) -> Any:
     """Parse JSON from a reply that may wrap it in a code fence, prose, or <think> tags."""
     text = re.sub(r"<think>.*?</think>", "", text, flags=re.DOTALL).strip()
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, flags=re.DOTALL)
@@ -80,7 +88,7 @@ def _extract_json(text: str) -> Any:
 def parse_structured(text: str, schema: type[Schema]) -> Schema:
     """Validate a reply against `schema`; raises ValueError with a message fit to show the model."""
     try:
-        return schema.model_validate(_extract_json(text))
+        return schema.model_validate(extract_json(text))
     except json.JSONDecodeError as error:
         raise ValueError(f"the reply is not valid JSON ({error.msg} at position {error.pos})") from None
     except ValidationError as error:
@@ -104,31 +112,46 @@ class ModelClient:
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
         self._requests = AsyncLimiter(settings.rpm, 60) if settings.rpm else None
         self._tokens = AsyncLimiter(settings.tpm, 60) if settings.tpm else None
-        self._litellm = _litellm()
+        self._litellm = import_litellm()
         if settings.model.startswith(LOCAL_PREFIX):
             from synthgen.local_model import register_local_provider
 
             register_local_provider(settings.local or _default_local())
+        if settings.alquimia is not None:
+            from synthgen.alquimia import register_alquimia_provider
+
+            register_alquimia_provider()
 
     def with_settings(self, settings: ModelSettings) -> ModelClient:
         """A client for another model that shares this one's stats, cache and budget."""
         return ModelClient(settings, self.stats, self.cache, self.max_cost_usd)
 
-    async def text(self, messages: Messages, *, stage: str, sample: int = 0) -> str:
+    async def text(
+        self, messages: Messages, *, stage: str, sample: int = 0, extra_data: dict[str, Any] | None = None
+    ) -> str:
         """One completion, returned as stripped text.
 
         `sample` numbers independent draws of the same prompt: different samples are different calls
-        (and, for the seeded local model, different seeds), never one answer repeated.
+        (and, for the seeded local model, different seeds), never one answer repeated. `extra_data`
+        is the call's context for an Alquimia agent (keyed in the cache); other models ignore it.
         """
-        return await self._complete(messages, stage=stage, response_format=None, sample=sample)
+        return await self._complete(messages, stage=stage, response_format=None, sample=sample, extra_data=extra_data)
 
     async def structured(
-        self, messages: Messages, schema: type[Schema], *, stage: str, sample: int = 0
+        self,
+        messages: Messages,
+        schema: type[Schema],
+        *,
+        stage: str,
+        sample: int = 0,
+        extra_data: dict[str, Any] | None = None,
     ) -> Schema:
         """A completion parsed into `schema`, with one repair re-ask that shows the model its error."""
         messages = self._with_format_instruction(messages, schema)
         response_format = self._response_format(schema)
-        reply = await self._complete(messages, stage=stage, response_format=response_format, sample=sample)
+        reply = await self._complete(
+            messages, stage=stage, response_format=response_format, sample=sample, extra_data=extra_data
+        )
         try:
             return parse_structured(reply, schema)
         except ValueError as first_error:
@@ -138,7 +161,9 @@ class ModelClient:
                 {"role": "user", "content": f"That reply was not usable: {first_error}. Reply again with only "
                  f"a JSON object that matches this JSON schema: {_schema_json(schema)}"},
             ]
-            reply = await self._complete(repair, stage=stage, response_format=response_format, sample=sample)
+            reply = await self._complete(
+                repair, stage=stage, response_format=response_format, sample=sample, extra_data=extra_data
+            )
             try:
                 return parse_structured(reply, schema)
             except ValueError as error:
@@ -163,9 +188,15 @@ class ModelClient:
         return {"type": "json_object"} if mode == "json_object" else None
 
     async def _complete(
-        self, messages: Messages, *, stage: str, response_format: dict[str, Any] | None, sample: int
+        self,
+        messages: Messages,
+        *,
+        stage: str,
+        response_format: dict[str, Any] | None,
+        sample: int,
+        extra_data: dict[str, Any] | None = None,
     ) -> str:
-        kwargs = self._call_kwargs(messages, response_format, sample)
+        kwargs = self._call_kwargs(messages, response_format, sample, extra_data)
         counters = self.stats.stage(stage)
         key = call_key(kwargs, sample) if self.cache is not None and self.cache.mode != "off" else None
         if key is not None and (hit := self.cache.get(key)) is not None:  # type: ignore[union-attr]
@@ -209,7 +240,11 @@ class ModelClient:
             raise BudgetExhausted(f"spent ${self.stats.cost_usd:.4f} of max_cost_usd={self.max_cost_usd}")
 
     def _call_kwargs(
-        self, messages: Messages, response_format: dict[str, Any] | None, sample: int
+        self,
+        messages: Messages,
+        response_format: dict[str, Any] | None,
+        sample: int,
+        extra_data: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         s = self.settings
         kwargs: dict[str, Any] = {
@@ -229,6 +264,8 @@ class ModelClient:
             kwargs["response_format"] = response_format
         if s.local is not None or s.model.startswith(LOCAL_PREFIX):
             kwargs["seed"] = (s.local.seed if s.local else 0) + sample
+        if s.alquimia is not None:  # read by synthgen.alquimia; keyed, so each context and sample is its own entry
+            kwargs["alquimia"] = {**s.alquimia.model_dump(), "extra_data": extra_data or {}, "sample": sample}
         return kwargs
 
     def _retry_delay(self, error: Exception, attempt: int) -> float | None:

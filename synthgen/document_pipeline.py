@@ -20,7 +20,9 @@ from synthgen.outputs import JsonlOutput, recover_jsonl
 from synthgen.prompts import load_template, resolve_prompt
 from synthgen.questions import generate_questions, wanted_count
 from synthgen.records import Batch, Dataset
+from synthgen.secrets import redact
 from synthgen.settings import ConversationModeSettings, QueriesModeSettings, Settings
+from synthgen.shards import shard_samples
 from synthgen.stats import RunStats
 from synthgen.strategies import Sample, select_samples
 
@@ -46,7 +48,7 @@ class DocumentPipeline:
             load_template(resolve_prompt(prompt))
         documents = load_documents(self.settings.source, self.settings.loader.extensions)
         chunks = list(islice(chunk_documents(documents, self.settings.loader), self.settings.limit))
-        return select_samples(chunks, self.settings.strategy)
+        return shard_samples(select_samples(chunks, self.settings.strategy), self.settings.shard)
 
     async def run(self, samples: list[Sample], client: ModelClient) -> None:
         """Generate every sample with `client`, writing each dataset as soon as its chunks are done.
@@ -172,5 +174,5 @@ class DocumentPipeline:
         self.stats.stage(stage).failures += 1
         self.failures.write(
             {"stage": stage, "session_id": sample.id, "chunk_id": chunk.id, "document": chunk.document,
-             "error_type": type(error).__name__, "error": str(error)[:2000], **extra}
+             "error_type": type(error).__name__, "error": redact(str(error))[:2000], **extra}
         )

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from synthgen.client import import_litellm
 from synthgen.facts.generation import answer_prompt, question_prompt
 from synthgen.facts.pairs import Pair
 from synthgen.facts.template import FactTemplate
 from synthgen.prompts import render_prompt
 from synthgen.questions import wanted_count
-from synthgen.settings import ConversationModeSettings, FactsModeSettings, ModelSettings, QueriesModeSettings
+from synthgen.settings import (
+    ConversationModeSettings,
+    FactsModeSettings,
+    FactsValidationSettings,
+    ModelSettings,
+    QueriesModeSettings,
+)
 from synthgen.strategies import Sample
 
 CHARS_PER_TOKEN = 4  # a rough rule for English text; real counts come from the provider
@@ -53,7 +60,12 @@ def estimate_documents(
 
 
 def estimate_facts(
-    pairs: list[Pair], mode: FactsModeSettings, template: FactTemplate, model: ModelSettings, judge: ModelSettings
+    pairs: list[Pair],
+    mode: FactsModeSettings,
+    checks: FactsValidationSettings,
+    template: FactTemplate,
+    model: ModelSettings,
+    judge: ModelSettings,
 ) -> list[StagePlan]:
     """Per item: a question call, an answer call, and one judge call per enabled judge (none rejected)."""
     questions, answers, validation = StagePlan("questions"), StagePlan("answers"), StagePlan("validation")
@@ -62,8 +74,7 @@ def estimate_facts(
         questions.add(asked, TOKENS_PER_QUESTION)
         answered = answer_prompt(mode, template, "x" * 80)
         answers.add(answered, min(model.max_tokens, TOKENS_PER_ANSWER))
-        for enabled, instructions in ((mode.validation.judge_questions, asked),
-                                      (mode.validation.judge_answers, answered)):
+        for enabled, instructions in ((checks.judge_questions, asked), (checks.judge_answers, answered)):
             if enabled:
                 validation.add(render_prompt(mode.validation_prompt, kind="answer", instructions=instructions,
                                              output="x" * 400), TOKENS_PER_QUESTION)
@@ -81,8 +92,7 @@ def price(model: ModelSettings, prompt_tokens: int, completion_tokens: int) -> f
     """litellm's price for the tokens; 0 for the embedded model, None when the model has no known price."""
     if model.local is not None:
         return 0.0
-    import litellm
-
+    litellm = import_litellm()
     try:
         prompt_cost, completion_cost = litellm.cost_per_token(
             model=model.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens

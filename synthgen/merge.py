@@ -47,7 +47,7 @@ def find_jobs(dirs: list[Path]) -> list[Path]:
 
 def read_job(job: Path) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
     """The (ft row, text row, provenance) triples of one job, in file order."""
-    records, ft, text = (_read_jsonl(job / name) for name in JOB_FILES)
+    records, ft, text = (read_jsonl(job / name) for name in JOB_FILES)
     if not len(records) == len(ft) == len(text):
         raise UserError(
             f"{job}: records.jsonl, ft.jsonl and text.jsonl have {len(records)}, {len(ft)} and {len(text)} rows "
@@ -79,13 +79,13 @@ def merge(dirs: list[Path], seed: int, out: Path) -> Counter[str]:
     random.Random(seed).shuffle(rows)
     out.mkdir(parents=True, exist_ok=True)
     for name, column in (("ft.jsonl", 0), ("text.jsonl", 1), ("provenance.jsonl", 2)):
-        _write_jsonl(out / name, [row[column] for row in rows])
+        write_jsonl(out / name, [row[column] for row in rows])
     return Counter(str(row[2]["model"]) for row in rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
-    parser = _Parser(prog="python -m synthgen.merge", description=__doc__,
+    parser = OneLineParser(prog="python -m synthgen.merge", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="facts job or multirun directories")
     parser.add_argument("--seed", type=int, default=0, help="shuffle seed (default: 0)")
@@ -102,15 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse whose usage errors are one line, like every other synthgen error."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"synthgen.merge: error: {message} (see python -m synthgen.merge --help)", file=sys.stderr)
+        name = self.prog.removeprefix("python -m ")
+        print(f"{name}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(2)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a job's JSONL file; a missing file or a bad line is a UserError naming it."""
     if not path.is_file():
         raise UserError(f"{path} is missing (fix: rerun that job, or remove its directory from the merge)")
     rows = []
@@ -125,7 +127,8 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write `rows` as a JSONL file, replacing it."""
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from synthgen.chunking import Chunk
 from synthgen.client import ModelClient, StructuredOutputError
 from synthgen.normalise import normalise
@@ -43,13 +45,28 @@ async def generate_questions(
         )
         try:
             messages = [{"role": "user", "content": prompt}]
-            reply = await client.structured(messages, QuestionList, stage=STAGE, sample=sample)
+            reply = await client.structured(
+                messages, QuestionList, stage=STAGE, sample=sample, extra_data=agent_context(chunk, mode, missing)
+            )
         except StructuredOutputError:
             if not written:
                 raise
             break
         written = merge_unique(written, reply.questions)
     return written[:wanted]
+
+
+def agent_context(
+    chunk: Chunk, mode: QueriesModeSettings | ConversationModeSettings, count: int
+) -> dict[str, Any]:
+    """The call's `extra_data` for an Alquimia agent, as Fair-Forge's AlquimiaGenerator sends it:
+    the chunk, the count asked (`num_queries`, or `num_turns` with `conversation_mode`) and the
+    seed examples. The provider adds `date` when it sends the call, so the cache key stays stable."""
+    if isinstance(mode, ConversationModeSettings):
+        count_fields: dict[str, Any] = {"num_turns": count, "conversation_mode": True}
+    else:
+        count_fields = {"num_queries": count}
+    return {"context": chunk.text, **count_fields, "seed_examples": list(mode.seed_examples)}
 
 
 def merge_unique(existing: list[str], new: list[str]) -> list[str]:

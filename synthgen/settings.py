@@ -26,6 +26,17 @@ class LocalModelSettings(Strict):
     seed: int = 0
 
 
+class AlquimiaSettings(Strict):
+    """An Alquimia agent (`model=alquimia`): where it lives; its prompt lives on the server."""
+
+    base_url: str = Field(min_length=1)
+    agent_id: str = Field(min_length=1)
+    channel_id: str = Field(min_length=1)
+    api_version: str | None = None
+    chat_history: int = Field(50, ge=0)
+    agentspace: str = Field("_default", min_length=1)
+
+
 class ModelSettings(Strict):
     """One model reached through litellm (an API, a local server or the embedded model)."""
 
@@ -43,7 +54,18 @@ class ModelSettings(Strict):
     rpm: int | None = Field(None, ge=1)
     tpm: int | None = Field(None, ge=1)
     structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+    llm_judge: bool = True
     local: LocalModelSettings | None = None
+    alquimia: AlquimiaSettings | None = None
+
+    @model_validator(mode="after")
+    def _alquimia_model_names_the_agent(self) -> ModelSettings:
+        if self.alquimia is not None and self.model != f"alquimia/{self.alquimia.agent_id}":
+            raise ValueError(
+                f"an Alquimia agent's model string must be 'alquimia/{self.alquimia.agent_id}', not "
+                f"'{self.model}' (fix: leave model.model alone and set model.alquimia.agent_id)"
+            )
+        return self
 
 
 class ChunkSizes(Strict):
@@ -168,6 +190,19 @@ class CacheSettings(Strict):
     path: str | None = None
 
 
+class ShardSettings(Strict):
+    """This job runs shard `index` of `count`: one contiguous block of the work units."""
+
+    count: int = Field(1, ge=1)
+    index: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _index_in_range(self) -> ShardSettings:
+        if self.index >= self.count:
+            raise ValueError(f"index ({self.index}) must be smaller than count ({self.count}): shards are 0..count-1")
+        return self
+
+
 class Settings(Strict):
     """The whole validated run configuration."""
 
@@ -181,6 +216,7 @@ class Settings(Strict):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     max_cost_usd: float | None = Field(None, gt=0)
     dry_run: bool = False
+    shard: ShardSettings = Field(default_factory=ShardSettings)
 
 
 def _describe(error: ValidationError) -> str:

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback_server import LoopbackServer
+
 
 @dataclass
 class Reply:
@@ -49,44 +51,22 @@ def last_user_text(request: dict[str, Any]) -> str:
     return str(request["messages"][-1]["content"])
 
 
-class FakeOpenAI:
-    """Serve /v1/chat/completions on a free loopback port from a background thread."""
+class FakeOpenAI(LoopbackServer):
+    """Serve /v1/chat/completions (and /count) on a free loopback port from a background thread."""
 
     def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
+        super().__init__()
         self.responder = responder or (lambda request: Reply(content="ok"))
         self.queue: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> FakeOpenAI:
-        """Bind to 127.0.0.1 on a free port and serve until stop()."""
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
-        return self
-
-    def stop(self) -> None:
-        """Shut the server and its thread down."""
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/count", self._count)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def _count(self, request: web.Request) -> web.Response:
         return web.json_response({"requests": len(self.requests)})

@@ -27,7 +27,11 @@ def test_groups_offer_the_documented_options() -> None:
 
 
 # Options that need a companion choice to be complete.
-REQUIRED = {("mode", "facts"): ["fact_template=blue_honeyeater"]}
+REQUIRED = {
+    ("mode", "facts"): ["fact_template=blue_honeyeater"],
+    ("model", "alquimia"): ["model.alquimia.base_url=http://127.0.0.1:9", "model.alquimia.agent_id=a",
+                            "model.alquimia.channel_id=c"],
+}
 
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS)

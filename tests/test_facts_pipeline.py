@@ -45,7 +45,7 @@ class FactsModel:
             return Reply(status=500, body='{"error": {"message": "model crashed"}}')
         if text.startswith("You write one message"):
             topic = re.search(r"Topic of the message: (.*)", text).group(1)  # type: ignore[union-attr]
-            requirement = re.search(r"Requirement: (.*)", text).group(1)  # type: ignore[union-attr]
+            requirement = re.findall(r"Requirement: (.*)", text)[-1]  # the last one: the prompt has examples
             variation = re.search(r"This is variation (\d+)", text)
             question = self.question(topic, requirement, int(variation.group(1)) if variation else 1)
             return Reply(content=json.dumps({"question": question}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,11 @@ from synthgen.facts.validation import judge, judge_model_settings
 from synthgen.ids import stable_id
 from synthgen.outputs import JsonlOutput
 from synthgen.prompts import load_template, resolve_prompt
+from synthgen.secrets import redact
 from synthgen.settings import FactsModeSettings, Settings
+from synthgen.shards import shard_units
 
+log = logging.getLogger(__name__)
 DEFAULT_LIMIT = 50
 Unit = TypeVar("Unit")
 Result = TypeVar("Result")
@@ -74,6 +78,11 @@ class FactsPipeline:
         self.template = settings.fact_template
         self.stats = stats
         self.judge_settings = judge_model_settings(settings.model, self.mode.validation)
+        self.checks = self.mode.validation
+        if not self.judge_settings.llm_judge and (self.checks.judge_questions or self.checks.judge_answers):
+            log.warning("judge model '%s' has llm_judge=false: skipping the LLM judge, keeping the deterministic "
+                        "checks (set mode.validation.model to a stronger model to judge)", self.judge_settings.name)
+            self.checks = self.checks.model_copy(update={"judge_questions": False, "judge_answers": False})
         self.ft = JsonlOutput(out_dir / "ft.jsonl")
         self.text = JsonlOutput(out_dir / "text.jsonl")
         self.records = JsonlOutput(out_dir / "records.jsonl")
@@ -86,11 +95,12 @@ class FactsPipeline:
             load_template(resolve_prompt(prompt))
         check_model_ready(self.judge_settings)
         limit = self.settings.limit if self.settings.limit is not None else DEFAULT_LIMIT
-        return select_pairs(self.template.questions, self.template.question_requirements, limit, self.mode.seed)
+        pairs = select_pairs(self.template.questions, self.template.question_requirements, limit, self.mode.seed)
+        return shard_units(pairs, self.settings.shard, "items")
 
     def estimate(self, pairs: list[Pair]) -> list[StagePlan]:
         """The calls `run` would make if nothing were rejected, with estimated tokens and cost."""
-        return estimate_facts(pairs, self.mode, self.template, self.settings.model, self.judge_settings)
+        return estimate_facts(pairs, self.mode, self.checks, self.template, self.settings.model, self.judge_settings)
 
     async def run(self, pairs: list[Pair], client: ModelClient) -> None:
         """Questions for every pair with `client`, duplicates dropped, then answers and validation."""
@@ -186,12 +196,14 @@ class FactsPipeline:
 
     async def _answer_and_validate(self, draft: Draft) -> tuple[str, dict[str, Any]]:
         """The answer and every verdict on it; raises Rejected or ItemFailed."""
-        checks = self.mode.validation
+        checks = self.checks
         sample = draft.pair.sample
         validation: dict[str, Any] = {}
         if checks.judge_questions:
             verdict = await _guarded(VALIDATION_STAGE, judge(
-                self.judge, self.mode.validation_prompt, kind="question", instructions=draft.prompt,
+                self.judge, self.mode.validation_prompt, kind="question",
+                instructions=f"Write a user message about: {draft.pair.seed_question}\n"
+                f"Requirement: {draft.pair.requirement}",
                 output=draft.question, sample=sample,
             ))
             validation["question_judge"] = verdict.model_dump()
@@ -242,7 +254,7 @@ class FactsPipeline:
         self.stats.stage(failure.stage).failures += 1
         self.failures.write({
             **fields, "stage": failure.stage, "error_type": type(failure.error).__name__,
-            "error": str(failure.error)[:2000],
+            "error": redact(str(failure.error))[:2000],
         })
 
 

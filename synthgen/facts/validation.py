@@ -17,10 +17,11 @@ STAGE = "validation"
 
 
 class Verdict(BaseModel):
-    """The judge's decision on one question or answer."""
+    """The judge's decision on one question or answer (the reason comes first, so the model reasons
+    before it decides)."""
 
-    complied: bool
     reason: str
+    complied: bool
 
 
 async def judge(
