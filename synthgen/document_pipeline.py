@@ -95,7 +95,11 @@ class DocumentPipeline:
 
     async def _run_sample(self, sample: Sample, client: ModelClient, progress: tqdm) -> None:
         per_chunk = await asyncio.gather(
-            *(self._run_unit(sample, chunk, client, progress) for chunk in sample.chunks), return_exceptions=True
+            *(
+                self._run_unit(sample, sample.first + i, chunk, client, progress)
+                for i, chunk in enumerate(sample.chunks)
+            ),
+            return_exceptions=True,
         )
         for outcome in per_chunk:
             if isinstance(outcome, BaseException) and not isinstance(outcome, BudgetExhausted):
@@ -116,7 +120,9 @@ class DocumentPipeline:
         self.datasets.write(dataset.model_dump(mode="json"))
         self.stats.produced["datasets"] += 1
 
-    async def _run_unit(self, sample: Sample, chunk: Chunk, client: ModelClient, progress: tqdm) -> list[Batch]:
+    async def _run_unit(
+        self, sample: Sample, position: int, chunk: Chunk, client: ModelClient, progress: tqdm
+    ) -> list[Batch]:
         try:
             questions = await generate_questions(client, chunk, self.mode, sample=sample.index)
         except (UserError, BudgetExhausted):
@@ -132,7 +138,7 @@ class DocumentPipeline:
                 {"chunk_id": chunk.id, "session_id": sample.id, "requested": wanted_count(self.mode),
                  "produced": len(questions)}
             )
-        batches = self._batches(sample, chunk, questions)
+        batches = self._batches(sample, position, chunk, questions)
         if not self.mode.answers:
             return batches
         answered = await answer_questions(client, chunk, self.mode, questions, sample=sample.index)
@@ -146,7 +152,7 @@ class DocumentPipeline:
         self.stats.produced["answers"] += len(kept)
         return kept
 
-    def _batches(self, sample: Sample, chunk: Chunk, questions: list[str]) -> list[Batch]:
+    def _batches(self, sample: Sample, position: int, chunk: Chunk, questions: list[str]) -> list[Batch]:
         batches: list[Batch] = []
         for number, question in enumerate(questions):
             agentic: dict[str, Any] = {
@@ -160,7 +166,7 @@ class DocumentPipeline:
                 agentic["builds_on"] = batches[-1].qa_id if batches else None
             batches.append(
                 Batch(
-                    qa_id=stable_id(sample.id, chunk.id, self.mode.kind, str(number)),
+                    qa_id=stable_id(sample.id, str(position), chunk.id, self.mode.kind, str(number)),
                     query=question,
                     agentic=agentic,
                 )

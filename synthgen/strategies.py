@@ -13,11 +13,16 @@ from synthgen.settings import RandomStrategySettings, SequentialStrategySettings
 
 @dataclass(frozen=True)
 class Sample:
-    """The chunks of one dataset; `id` is stable for the same strategy and chunks."""
+    """The chunks of one dataset; `id` is stable for the same strategy and chunks.
+
+    `first` is the position of `chunks[0]` in the whole sample (non-zero for a shard's part of it), so
+    a chunk drawn twice into one sample keeps distinct positions and ids.
+    """
 
     id: str
     index: int
     chunks: tuple[Chunk, ...]
+    first: int = 0
 
 
 def select_samples(

@@ -201,3 +201,17 @@ def test_limit_caps_the_chunks_of_a_document_run(fake_openai: FakeOpenAI, doc: P
     [dataset] = read_jsonl(out / "datasets.jsonl")
     assert [t["agentic"]["chunk_index"] for t in dataset["conversation"]] == [0, 0, 0, 1, 1, 1]
     assert len(fake_openai.requests) == 2
+
+
+def test_a_chunk_drawn_twice_into_one_sample_gets_distinct_ids(
+    fake_openai: FakeOpenAI, doc: Path, tmp_path: Path
+) -> None:
+    fake_openai.responder = fake_model
+    out = tmp_path / "run"
+    args = fake_args(fake_openai, doc, out, "strategy=random", "strategy.num_samples=1",
+                     "strategy.chunks_per_sample=6", "strategy.with_replacement=true", "mode.num_queries_per_chunk=1")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    [dataset] = read_jsonl(out / "datasets.jsonl")
+    chunk_ids = [t["agentic"]["chunk_id"] for t in dataset["conversation"]]
+    assert len(chunk_ids) == 6 and len(set(chunk_ids)) < 6  # 6 draws from 3 chunks repeat one
+    assert len({t["qa_id"] for t in dataset["conversation"]}) == 6
