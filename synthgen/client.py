@@ -110,7 +110,8 @@ class ModelClient:
         self.cache = cache
         self.max_cost_usd = max_cost_usd
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
-        self._requests = AsyncLimiter(settings.rpm, 60) if settings.rpm else None
+        # One request per 60/rpm seconds: a steady rate, not a burst of rpm calls then a minute's wait.
+        self._requests = AsyncLimiter(1, 60 / settings.rpm) if settings.rpm else None
         self._tokens = AsyncLimiter(settings.tpm, 60) if settings.tpm else None
         self._litellm = import_litellm()
         if settings.model.startswith(LOCAL_PREFIX):

@@ -84,7 +84,8 @@ class DocumentPipeline:
 
     def _resume(self, samples: list[Sample]) -> list[Sample]:
         """Count the datasets a previous attempt finished in this directory; return the samples left."""
-        done = {record["session_id"]: record for record in recover_jsonl(self.datasets.path)}
+        planned = {sample.id for sample in samples}
+        done = {r["session_id"]: r for r in recover_jsonl(self.datasets.path) if r["session_id"] in planned}
         for record in done.values():
             self.stats.produced["datasets"] += 1
             self.stats.produced["queries"] += len(record["conversation"])

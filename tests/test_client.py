@@ -137,3 +137,16 @@ def test_tolerant_parsing_of_fenced_and_wrapped_json() -> None:
     assert len(parse_structured(f"prefix {GOOD} suffix", QuestionList).questions) == 2
     with pytest.raises(ValueError, match="not valid JSON"):
         parse_structured("no json here", QuestionList)
+
+
+def test_requests_per_minute_spaces_the_calls(fake_openai: FakeOpenAI) -> None:
+    stats = RunStats(model="fake", mode="queries")
+    client = ModelClient(fake_settings(fake_openai, rpm=600, max_concurrency=6), stats)
+
+    async def six() -> float:
+        started = time.monotonic()
+        await asyncio.gather(*(client.text(ASK, stage="a") for _ in range(6)))
+        return time.monotonic() - started
+
+    assert run(six()) >= 0.45  # 600 per minute: one every 0.1 s, so six calls span at least 0.5 s
+    assert stats.stage("a").calls == 6
