@@ -97,8 +97,7 @@ class DocumentPipeline:
     async def _run_sample(self, sample: Sample, client: ModelClient, progress: tqdm) -> None:
         per_chunk = await asyncio.gather(
             *(
-                self._run_unit(sample, sample.first + i, chunk, client, progress)
-                for i, chunk in enumerate(sample.chunks)
+                self._run_unit(sample, i, client, progress) for i in range(len(sample.chunks))
             ),
             return_exceptions=True,
         )
@@ -121,11 +120,11 @@ class DocumentPipeline:
         self.datasets.write(dataset.model_dump(mode="json"))
         self.stats.produced["datasets"] += 1
 
-    async def _run_unit(
-        self, sample: Sample, position: int, chunk: Chunk, client: ModelClient, progress: tqdm
-    ) -> list[Batch]:
+    async def _run_unit(self, sample: Sample, i: int, client: ModelClient, progress: tqdm) -> list[Batch]:
+        """Questions (and answers) for chunk `i` of `sample`; a failure is recorded and yields nothing."""
+        chunk, draw, position = sample.chunks[i], sample.draws[i], sample.first + i
         try:
-            questions = await generate_questions(client, chunk, self.mode, sample=sample.index)
+            questions = await generate_questions(client, chunk, self.mode, sample=draw)
         except (UserError, BudgetExhausted):
             raise
         except Exception as error:  # a failed unit is recorded and the run goes on
@@ -142,7 +141,7 @@ class DocumentPipeline:
         batches = self._batches(sample, position, chunk, questions)
         if not self.mode.answers:
             return batches
-        answered = await answer_questions(client, chunk, self.mode, questions, sample=sample.index)
+        answered = await answer_questions(client, chunk, self.mode, questions, sample=draw)
         kept: list[Batch] = []
         # A conversation stops answering at its first failure, so zip drops the turns after it.
         for batch, item in zip(batches, answered):

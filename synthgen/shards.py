@@ -45,6 +45,8 @@ def shard_samples(samples: list[Sample], shard: ShardSettings) -> list[Sample]:
     for sample in samples:
         low, high = max(block.start - start, 0), min(block.stop - start, len(sample.chunks))
         if low < high:
-            parts.append(replace(sample, chunks=sample.chunks[low:high], first=sample.first + low))
+            parts.append(
+                replace(sample, chunks=sample.chunks[low:high], draws=sample.draws[low:high], first=sample.first + low)
+            )
         start += len(sample.chunks)
     return parts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 
 from synthgen.chunking import Chunk
@@ -15,6 +16,8 @@ from synthgen.settings import RandomStrategySettings, SequentialStrategySettings
 class Sample:
     """The chunks of one dataset; `id` is stable for the same strategy and chunks.
 
+    `draws[i]` numbers the uses of `chunks[i]` across the whole plan (0 for its first use), so a chunk
+    used again is a new draw (a distinct sample for the model and the cache), never a copy.
     `first` is the position of `chunks[0]` in the whole sample (non-zero for a shard's part of it), so
     a chunk drawn twice into one sample keeps distinct positions and ids.
     """
@@ -22,6 +25,7 @@ class Sample:
     id: str
     index: int
     chunks: tuple[Chunk, ...]
+    draws: tuple[int, ...]
     first: int = 0
 
 
@@ -35,10 +39,16 @@ def select_samples(
         groups = [tuple(chunks)]
     else:
         groups = _random_groups(chunks, settings)
-    return [
-        Sample(id=stable_id(settings.kind, str(i), *(c.id for c in group)), index=i, chunks=group)
-        for i, group in enumerate(groups)
-    ]
+    uses: Counter[str] = Counter()
+    samples = []
+    for i, group in enumerate(groups):
+        draws = []
+        for chunk in group:
+            draws.append(uses[chunk.id])
+            uses[chunk.id] += 1
+        samples.append(Sample(id=stable_id(settings.kind, str(i), *(c.id for c in group)), index=i, chunks=group,
+                              draws=tuple(draws)))
+    return samples
 
 
 def _random_groups(chunks: list[Chunk], settings: RandomStrategySettings) -> list[tuple[Chunk, ...]]:

@@ -215,3 +215,4 @@ def test_a_chunk_drawn_twice_into_one_sample_gets_distinct_ids(
     chunk_ids = [t["agentic"]["chunk_id"] for t in dataset["conversation"]]
     assert len(chunk_ids) == 6 and len(set(chunk_ids)) < 6  # 6 draws from 3 chunks repeat one
     assert len({t["qa_id"] for t in dataset["conversation"]}) == 6
+    assert len(fake_openai.requests) == 6  # a repeated chunk is a new draw, not a cache hit

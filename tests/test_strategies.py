@@ -47,3 +47,16 @@ def test_too_many_chunks_per_sample_is_a_clear_error() -> None:
 def test_no_chunks_is_a_clear_error() -> None:
     with pytest.raises(UserError, match="no text chunks"):
         select_samples([], SequentialStrategySettings())
+
+
+def test_draws_number_every_use_of_a_chunk_across_the_plan() -> None:
+    samples = select_samples(CHUNKS[:2], RandomStrategySettings(num_samples=3, chunks_per_sample=4, with_replacement=True))
+    seen: dict[str, int] = {}
+    for sample in samples:
+        assert len(sample.draws) == len(sample.chunks)
+        for chunk, draw in zip(sample.chunks, sample.draws, strict=True):
+            assert draw == seen.get(chunk.id, 0)
+            seen[chunk.id] = draw + 1
+    assert sum(seen.values()) == 12
+    [sequential] = select_samples(CHUNKS, SequentialStrategySettings())
+    assert sequential.draws == (0,) * len(CHUNKS)
