@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from synthgen.cache import CachedReply, CallCache, call_key
 from synthgen.errors import BudgetExhausted, FatalModelError, UserError
-from synthgen.settings import ModelSettings
+from synthgen.settings import LocalModelSettings, ModelSettings
 from synthgen.stats import RunStats
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -117,7 +117,7 @@ class ModelClient:
         if settings.model.startswith(LOCAL_PREFIX):
             from synthgen.local_model import register_local_provider
 
-            register_local_provider(settings.local or _default_local())
+            register_local_provider(settings.local or LocalModelSettings())
         if settings.alquimia is not None:
             from synthgen.alquimia import register_alquimia_provider
 
@@ -318,12 +318,6 @@ class ModelClient:
             except Exception:  # models without a price entry (local servers) cost nothing known
                 cost = 0.0
         return float(cost or 0.0)
-
-
-def _default_local() -> Any:
-    from synthgen.settings import LocalModelSettings
-
-    return LocalModelSettings()
 
 
 @cache

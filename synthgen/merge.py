@@ -18,14 +18,15 @@ the first DIR's merged/ folder), replacing earlier merges:
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from synthgen.command_line import OneLineParser
 from synthgen.errors import UserError
+from synthgen.outputs import read_jsonl, write_jsonl
 
 JOB_FILES = ("records.jsonl", "ft.jsonl", "text.jsonl")
 
@@ -100,36 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     counts = ", ".join(f"{model}: {count}" for model, count in sorted(per_model.items()))
     print(f"merged {sum(per_model.values())} rows ({counts}) into {out}")
     return 0
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line, like every other synthgen error."""
-
-    def error(self, message: str) -> NoReturn:
-        name = self.prog.removeprefix("python -m ")
-        print(f"{name}: error: {message} (see {self.prog} --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of a job's JSONL file; a missing file or a bad line is a UserError naming it."""
-    if not path.is_file():
-        raise UserError(f"{path} is missing (fix: rerun that job, or remove its directory from the merge)")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{path}:{number}: not valid JSON ({error.msg}) (fix: rerun that job)") from None
-        if not isinstance(row, dict):
-            raise UserError(f"{path}:{number}: not a JSON object (fix: rerun that job)")
-        rows.append(row)
-    return rows
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write `rows` as a JSONL file, replacing it."""
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from synthgen.command_line import OneLineParser
 from synthgen.errors import UserError
 from synthgen.facts.dedup import find_duplicates
-from synthgen.merge import OneLineParser, read_jsonl, write_jsonl
-from synthgen.outputs import write_json
+from synthgen.outputs import read_jsonl, write_json, write_jsonl
 
 FACTS_FILES = ("ft.jsonl", "text.jsonl", "records.jsonl")
 RUN_ONLY = ("cache", "max_cost_usd")  # a shard rerun with a higher budget or a refreshed cache still belongs
@@ -61,7 +61,8 @@ def merge_shards(dirs: list[Path], out: Path) -> dict[str, Any]:
         _merge_facts(runs, float(config.mode.near_duplicate_threshold), out, stats)
     else:
         _merge_datasets(runs, out, stats)
-    write_jsonl(out / "failures.jsonl", [row for run in runs for row in _optional_jsonl(run / "failures.jsonl")])
+    failures = [row for run in runs for row in read_jsonl(run / "failures.jsonl", missing_ok=True)]
+    write_jsonl(out / "failures.jsonl", failures)
     stats["shards"] = len(runs)
     write_json(out / "stats.json", stats)
     return stats
@@ -112,7 +113,7 @@ def _merge_datasets(runs: list[Path], out: Path, stats: dict[str, Any]) -> None:
     merged: dict[str, dict[str, Any]] = {}
     parts = 0
     for run in runs:
-        for part in _optional_jsonl(run / "datasets.jsonl"):
+        for part in read_jsonl(run / "datasets.jsonl", missing_ok=True):
             parts += 1
             whole = merged.setdefault(part["session_id"], {**part, "conversation": []})
             if whole["conversation"]:
@@ -137,7 +138,7 @@ def _merge_facts(runs: list[Path], threshold: float, out: Path, stats: dict[str,
             raise UserError(f"{run}: ft.jsonl, text.jsonl and records.jsonl differ in length (fix: rerun that shard)")
         for column, new in zip((ft, text, records), rows):
             column += new
-        rejected += _optional_jsonl(run / "rejected.jsonl")
+        rejected += read_jsonl(run / "rejected.jsonl", missing_ok=True)
     duplicates = {item.index: item for item in find_duplicates([record["question"] for record in records], threshold)}
     for index, duplicate in sorted(duplicates.items()):
         original = records[duplicate.of]
@@ -171,10 +172,6 @@ def _sum(values: list[Any]) -> Any:
 def _check_unique(ids: list[str], name: str) -> None:
     if len(set(ids)) != len(ids):
         raise UserError(f"the merged shards repeat a {name} (fix: merge the shards of one job, each once)")
-
-
-def _optional_jsonl(path: Path) -> list[dict[str, Any]]:
-    return read_jsonl(path) if path.is_file() else []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,8 @@ from typing import Any, TextIO
 
 import jsonlines
 
+from synthgen.errors import UserError
+
 
 class JsonlOutput:
     """A JSONL file appended one flushed line at a time, so a crash keeps every finished record."""
@@ -54,3 +56,26 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def read_jsonl(path: Path, *, missing_ok: bool = False) -> list[dict[str, Any]]:
+    """The JSON objects of a run's JSONL file; a bad line (or a missing file, unless `missing_ok`) is a UserError."""
+    if not path.is_file():
+        if missing_ok:
+            return []
+        raise UserError(f"{path} is missing (fix: rerun that job, or remove its directory from the merge)")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path}:{number}: not valid JSON ({error.msg}) (fix: rerun that job)") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}:{number}: not a JSON object (fix: rerun that job)")
+        rows.append(row)
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write `rows` as a JSONL file, replacing it."""
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")

@@ -216,3 +216,18 @@ def test_a_chunk_drawn_twice_into_one_sample_gets_distinct_ids(
     assert len(chunk_ids) == 6 and len(set(chunk_ids)) < 6  # 6 draws from 3 chunks repeat one
     assert len({t["qa_id"] for t in dataset["conversation"]}) == 6
     assert len(fake_openai.requests) == 6  # a repeated chunk is a new draw, not a cache hit
+
+
+def test_a_key_quoted_by_the_provider_never_reaches_the_error_line_or_outputs(
+    fake_openai: FakeOpenAI, doc: Path, tmp_path: Path
+) -> None:
+    secret = "sk-test-secret-0123456789"
+    fake_openai.responder = lambda request: Reply(
+        status=401, body=json.dumps({"error": {"message": f"Incorrect API key provided: {secret}"}})
+    )
+    out = tmp_path / "run"
+    result = run_cli(*fake_args(fake_openai, doc, out), cwd=tmp_path, env={"OPENAI_COMPATIBLE_API_KEY": secret})
+    assert result.returncode == 3 and "rejected the API key" in result.stderr
+    written = "".join(path.read_text() for path in out.rglob("*") if path.is_file())
+    assert secret not in result.stderr + result.stdout + written
+    assert "[redacted]" in result.stderr

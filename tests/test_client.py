@@ -150,3 +150,16 @@ def test_requests_per_minute_spaces_the_calls(fake_openai: FakeOpenAI) -> None:
 
     assert run(six()) >= 0.45  # 600 per minute: one every 0.1 s, so six calls span at least 0.5 s
     assert stats.stage("a").calls == 6
+
+
+def test_tokens_per_minute_holds_back_a_call_past_the_budget(fake_openai: FakeOpenAI) -> None:
+    stats = RunStats(model="fake", mode="queries")
+    client = ModelClient(fake_settings(fake_openai, tpm=100, max_tokens=90), stats)
+
+    async def two() -> None:
+        await client.text(ASK, stage="a")  # ~98 estimated tokens of the minute's 100
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.text(ASK, stage="a"), 0.5)  # must wait most of a minute
+
+    run(two())
+    assert len(fake_openai.requests) == 1

@@ -140,3 +140,4 @@ def test_dry_run_plans_calls_and_makes_none(fake_openai: FakeOpenAI, corpus: Pat
     else:
         assert (table["questions"], table["answers"], table["total"]) == (6, 12, 18)
     assert json.loads((out / "stats.json").read_text())["status"] == "dry_run"
+    assert (out / "plan.txt").read_text().strip() == result.stdout.strip()
