@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synthgen-installed
 LAUNCHERS := $(VENV)/.synthgen-launchers
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,14 @@ $(LAUNCHERS): $(STAMP)
 run: install
 	$(PY) -m synthgen $(ARGS)
 
-test: $(LAUNCHERS)
+# Style, types and the layer contract (pyproject.toml), then the tests.
+lint: install
+	$(PY) -m ruff check synthgen tests benchmarks
+	$(PY) -m ruff format --check synthgen tests benchmarks
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
+
+test: lint $(LAUNCHERS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -44,7 +44,10 @@ class Server:
     def __init__(self, latency: float) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.fake_openai", "--latency", str(latency)],
-            cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().strip()
@@ -62,16 +65,28 @@ def run_synthgen(args: list[str], out: Path) -> dict:
     """Run the CLI, return its stats.json."""
     subprocess.run(
         [sys.executable, "-m", "synthgen", *args, f"hydra.run.dir={out}"],
-        cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return json.loads((out / "stats.json").read_text())
 
 
 def synthgen_rate(server: Server, corpus: Path, concurrency: int, work: Path, cache: str) -> float:
     stats = run_synthgen(
-        ["model=openai_compatible", f"model.api_base={server.url}", f"model.max_concurrency={concurrency}",
-         "model.timeout=120", f"source={corpus}", "mode.num_queries_per_chunk=1", "mode.max_top_up_calls=0",
-         f"cache.mode={cache}", f"cache.path={work / 'cache.sqlite'}"],
+        [
+            "model=openai_compatible",
+            f"model.api_base={server.url}",
+            f"model.max_concurrency={concurrency}",
+            "model.timeout=120",
+            f"source={corpus}",
+            "mode.num_queries_per_chunk=1",
+            "mode.max_top_up_calls=0",
+            f"cache.mode={cache}",
+            f"cache.path={work / 'cache.sqlite'}",
+        ],
         work / f"run-{concurrency}-{cache}-{time.monotonic_ns()}",
     )
     stage = stats["stages"]["questions"]
@@ -89,7 +104,11 @@ def bare_litellm_rate(url: str, concurrency: int, calls: int) -> float:
         async def one(i: int) -> None:
             async with gate:
                 await litellm.acompletion(
-                    model="openai/bench", api_base=url, api_key="x", max_retries=0, num_retries=0,
+                    model="openai/bench",
+                    api_base=url,
+                    api_key="x",
+                    max_retries=0,
+                    num_retries=0,
                     messages=[{"role": "user", "content": f"Write exactly 1 different questions {i}"}],
                 )
 
@@ -118,8 +137,14 @@ def peak_memory_of_dry_run(corpus: Path, out: Path) -> tuple[float, float]:
         f"'model=gpt41', 'hydra.run.dir={out}'], check=True, stdout=subprocess.DEVNULL); "
         "print(time.monotonic() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**ENV, "OPENAI_API_KEY": "sk-bench"},
-                            check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**ENV, "OPENAI_API_KEY": "sk-bench"},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     seconds, mib = result.stdout.split()
     return float(seconds), float(mib)
 
@@ -136,7 +161,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         corpus = make_corpus(work / "corpus", options.calls)
-        print("| latency | concurrency | synthgen calls/s | concurrency/latency | bare litellm calls/s | synthgen / lower limit |")
+        print(
+            "| latency | concurrency | synthgen calls/s | concurrency/latency | bare litellm calls/s "
+            "| synthgen / lower limit |"
+        )
         print("|---|---|---|---|---|---|")
         for latency in latencies:
             server = Server(latency)
@@ -145,8 +173,11 @@ def main() -> None:
                     ours = synthgen_rate(server, corpus, concurrency, work, "off")
                     bare = bare_litellm_rate(server.url, concurrency, options.calls)
                     ideal = concurrency / latency
-                    print(f"| {latency * 1000:.0f} ms | {concurrency} | {ours:.1f} | {ideal:.1f} | {bare:.1f} | "
-                          f"{ours / min(ideal, bare):.0%} |", flush=True)
+                    print(
+                        f"| {latency * 1000:.0f} ms | {concurrency} | {ours:.1f} | {ideal:.1f} | {bare:.1f} | "
+                        f"{ours / min(ideal, bare):.0%} |",
+                        flush=True,
+                    )
             finally:
                 server.stop()
 
@@ -155,16 +186,20 @@ def main() -> None:
             synthgen_rate(server, corpus, 64, work, "use")
             before = server.count()
             warm = synthgen_rate(server, corpus, 64, work, "use")
-            print(f"\nwarm cache: {warm:.0f} calls/s served from cache; server requests during the rerun: "
-                  f"{server.count() - before}")
+            print(
+                f"\nwarm cache: {warm:.0f} calls/s served from cache; server requests during the rerun: "
+                f"{server.count() - before}"
+            )
         finally:
             server.stop()
 
         help_s = timed([sys.executable, "-m", "synthgen", "--help"])
         cfg_s = timed([sys.executable, "-m", "synthgen", "--cfg", "job"])
         dry_s = timed([sys.executable, "-m", "synthgen", "dry_run=true", f"hydra.run.dir={work / 'dry'}"], 3)
-        print(f"start-up (median): --help {help_s:.2f} s, --cfg job {cfg_s:.2f} s; "
-              f"dry_run=true on examples/ {dry_s:.2f} s")
+        print(
+            f"start-up (median): --help {help_s:.2f} s, --cfg job {cfg_s:.2f} s; "
+            f"dry_run=true on examples/ {dry_s:.2f} s"
+        )
 
         big = make_corpus(work / "big", 1000 if options.quick else 10_000)
         seconds, mib = peak_memory_of_dry_run(big, work / "big-dry")

@@ -11,18 +11,19 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from synthgen.config import register_resolvers
+from synthgen.config.tree import register_resolvers
+from synthgen.core.paths import CONF_DIR
 
 register_resolvers()
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     """Compose the config, run one job into Hydra's output directory, exit non-zero on failure.
 
     A sweep job never raises: Hydra would skip the summary callback, which exits non-zero instead.
     """
-    from synthgen.runner import run_job
+    from synthgen.run.runner import run_job
 
     hydra_config = HydraConfig.get()
     out_dir = Path(hydra_config.runtime.output_dir)

@@ -14,8 +14,13 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> 
     merged = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **(env or {})}
     full_env = {k: v for k, v in merged.items() if v is not None}
     return subprocess.run(
-        [sys.executable, "-m", "synthgen", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-        timeout=300, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "synthgen", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
     )
 
 

@@ -33,17 +33,24 @@ class Reply:
     delay: float = 0.0
 
 
-def completion_body(content: str, model: str = "fake-model", prompt_tokens: int = 10, completion_tokens: int = 5) -> str:
+def completion_body(
+    content: str, model: str = "fake-model", prompt_tokens: int = 10, completion_tokens: int = 5
+) -> str:
     """An OpenAI chat.completion JSON body carrying `content`."""
-    return json.dumps({
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
-    })
+    return json.dumps(
+        {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    )
 
 
 def last_user_text(request: dict[str, Any]) -> str:

@@ -14,23 +14,26 @@ import litellm
 import pytest
 from hydra import compose, initialize_config_dir
 
-from synthgen.alquimia import as_question_list
-from synthgen.cache import CallCache
-from synthgen.chunking import Chunk
-from synthgen.client import ModelClient, check_model_ready
-from synthgen.config import CONF_DIR, to_plain
-from synthgen.errors import FatalModelError, UserError
-from synthgen.questions import generate_questions
-from synthgen.records import QuestionList
-from synthgen.settings import FactsModeSettings, ModelSettings, Settings, validate_settings
-from synthgen.stats import RunStats
+from synthgen.config.schema import FactsModeSettings, ModelSettings, Settings, validate_settings
+from synthgen.config.tree import to_plain
+from synthgen.core.errors import FatalModelError, UserError
+from synthgen.core.paths import CONF_DIR
+from synthgen.models.cache import CallCache
+from synthgen.models.client import ModelClient
+from synthgen.models.providers.alquimia.handler import as_question_list
+from synthgen.models.providers.base import LiteLLMModel, as_provider
+from synthgen.pipelines.documents.questions import generate_questions
+from synthgen.pipelines.documents.records import QuestionList
+from synthgen.run.stats import RunStats
+from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl, run_cli
 from tests.fake_alquimia import FakeAlquimia, Recorded, Turn, counted_questions
 
 KEY = "test-key"
 AGENT = ["model=alquimia", "model.alquimia.agent_id=agent-7", "model.alquimia.channel_id=chan-3"]
-CHUNK = Chunk(id="c0", document="moon.md", header_path=("Moon",), text="The Moon orbits the Earth every 27.3 days.",
-              index=0)
+CHUNK = Chunk(
+    id="c0", document="moon.md", header_path=("Moon",), text="The Moon orbits the Earth every 27.3 days.", index=0
+)
 ASK = [{"role": "user", "content": "Write 2 questions."}]
 TWO = json.dumps({"questions": ["How long is an orbit?", "What does the Moon orbit?"]})
 
@@ -48,22 +51,30 @@ def agent(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAlquimia]:
 def settings(server: FakeAlquimia, *overrides: str) -> Settings:
     """The composed config for `model=alquimia` pointed at the fake agent, with quick retries."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[
-            *AGENT, f"model.alquimia.base_url={server.url}", "model.retries=2", "model.backoff_base=0.01",
-            "model.backoff_max=0.05", *overrides,
-        ])
+        cfg = compose(
+            config_name="config",
+            overrides=[
+                *AGENT,
+                f"model.alquimia.base_url={server.url}",
+                "model.retries=2",
+                "model.backoff_base=0.01",
+                "model.backoff_max=0.05",
+                *overrides,
+            ],
+        )
     return validate_settings(to_plain(cfg))
 
 
 def client(model: ModelSettings, cache: CallCache | None = None) -> ModelClient:
+    assert isinstance(model, LiteLLMModel)
     return ModelClient(model, RunStats(model=model.name, mode="queries"), cache)
 
 
-def questions(server: FakeAlquimia, *overrides: str, sample: int = 0) -> list[str]:
+def questions(server: FakeAlquimia, *overrides: str, draw: int = 0) -> list[str]:
     config = settings(server, *overrides)
     mode = config.mode
     assert not isinstance(mode, FactsModeSettings)
-    return asyncio.run(generate_questions(client(config.model), CHUNK, mode, sample=sample))
+    return asyncio.run(generate_questions(client(config.model), CHUNK, mode, draw=draw))
 
 
 def test_a_question_call_speaks_the_protocol_exactly(agent: FakeAlquimia) -> None:
@@ -76,7 +87,9 @@ def test_a_question_call_speaks_the_protocol_exactly(agent: FakeAlquimia) -> Non
     assert infer.headers["Content-Type"] == "application/json"
     assert infer.body is not None and set(infer.body) == {"query", "session_id", "extra_data", "attachments"}
     assert infer.body["extra_data"] == {
-        "date": datetime.date.today().isoformat(), "context": CHUNK.text, "num_queries": 3,
+        "date": datetime.date.today().isoformat(),
+        "context": CHUNK.text,
+        "num_queries": 3,
         "seed_examples": ["How far away is it?"],
     }
     assert infer.body["attachments"] == []
@@ -93,8 +106,14 @@ def test_conversation_mode_api_version_and_endpoint_settings(monkeypatch: pytest
     monkeypatch.setenv("ALQUIMIA_API_KEY", KEY)
     server = FakeAlquimia(api_key=KEY, prefix="/api/v2").start()
     try:
-        got = questions(server, "mode=conversation", "mode.num_turns=2", "model.alquimia.api_version=/api/v2/",
-                        "model.alquimia.chat_history=0", "model.alquimia.agentspace=team")
+        got = questions(
+            server,
+            "mode=conversation",
+            "mode.num_turns=2",
+            "model.alquimia.api_version=/api/v2/",
+            "model.alquimia.chat_history=0",
+            "model.alquimia.agentspace=team",
+        )
         infer = server.infers()[0]
     finally:
         server.stop()
@@ -107,8 +126,12 @@ def test_conversation_mode_api_version_and_endpoint_settings(monkeypatch: pytest
 
 
 def test_a_plain_text_answer_falls_back_to_its_question_lines(agent: FakeAlquimia) -> None:
-    agent.queue.append(Turn(answer="Sure! Here they are:\n1. How long is an orbit?\n2) Why are there phases?\n"
-                                   "- What raises the tides?\n• Is it far?\nHope that helps."))
+    agent.queue.append(
+        Turn(
+            answer="Sure! Here they are:\n1. How long is an orbit?\n2) Why are there phases?\n"
+            "- What raises the tides?\n• Is it far?\nHope that helps."
+        )
+    )
     config = settings(agent)
     stats = RunStats(model="alquimia", mode="queries")
     assert not isinstance(config.mode, FactsModeSettings)
@@ -133,8 +156,11 @@ def test_a_reply_without_questions_is_repaired_in_the_same_session(agent: FakeAl
     agent.queue.extend([Turn(answer="I cannot help with that."), Turn(answer=TWO)])
     config = settings(agent)
     stats = RunStats(model="alquimia", mode="queries")
-    result = asyncio.run(ModelClient(config.model, stats).structured(
-        ASK, QuestionList, stage="q", extra_data={"context": "moon", "num_queries": 2}))
+    result = asyncio.run(
+        ModelClient(config.model, stats).structured(
+            ASK, QuestionList, stage="q", extra_data={"context": "moon", "num_queries": 2}
+        )
+    )
     assert len(result.questions) == 2 and stats.stage("q").repairs == 1
     first, repair = (r.body for r in agent.infers())
     assert first is not None and repair is not None
@@ -143,9 +169,9 @@ def test_a_reply_without_questions_is_repaired_in_the_same_session(agent: FakeAl
 
 
 def test_sessions_are_stable_per_call_and_never_shared_between_samples(agent: FakeAlquimia) -> None:
-    questions(agent, sample=0)
-    questions(agent, sample=0)
-    questions(agent, sample=1)
+    questions(agent, draw=0)
+    questions(agent, draw=0)
+    questions(agent, draw=1)
     sessions = [r.body["session_id"] for r in agent.infers() if r.body]
     assert sessions[0] == sessions[1] != sessions[2]
 
@@ -155,8 +181,11 @@ def test_the_cache_replays_a_call_and_keys_its_context(agent: FakeAlquimia, tmp_
     model = settings(agent).model
 
     def ask(context: str) -> None:
-        asyncio.run(client(model, cache).structured(ASK, QuestionList, stage="q", extra_data={"context": context,
-                                                                                                "num_queries": 2}))
+        asyncio.run(
+            client(model, cache).structured(
+                ASK, QuestionList, stage="q", extra_data={"context": context, "num_queries": 2}
+            )
+        )
 
     ask("moon")
     ask("moon")
@@ -217,15 +246,15 @@ def test_a_bad_agent_reply_is_retried_then_fails_the_call(agent: FakeAlquimia, t
 
 def test_a_stalled_stream_times_out(agent: FakeAlquimia) -> None:
     agent.queue.append(Turn(answer=TWO, stall=3))
-    with pytest.raises(litellm.Timeout, match="did not answer within 0.5s"):
+    with pytest.raises(litellm.Timeout, match=r"did not answer within 0\.5s"):
         asyncio.run(client(settings(agent, "model.timeout=0.5", "model.retries=0").model).text(ASK, stage="a"))
 
 
 def test_setup_mistakes_are_clear_errors(agent: FakeAlquimia, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ALQUIMIA_API_KEY")
-    with pytest.raises(UserError, match="export ALQUIMIA_API_KEY=..."):
-        check_model_ready(settings(agent).model)
-    with pytest.raises(UserError, match="model.alquimia.agent_id"):
+    with pytest.raises(UserError, match=r"export ALQUIMIA_API_KEY=\.\.\."):
+        as_provider(settings(agent).model).check_ready()
+    with pytest.raises(UserError, match=r"model\.alquimia\.agent_id"):
         settings(agent, "model.alquimia.agent_id=null")
     with pytest.raises(UserError, match="must be 'alquimia/agent-7'"):
         settings(agent, "model.model=alquimia/other")
@@ -239,13 +268,22 @@ def document_agent(request: Recorded) -> Turn:
 
 def test_cli_end_to_end_records_a_failed_unit_and_keeps_the_rest(agent: FakeAlquimia, tmp_path: Path) -> None:
     doc = tmp_path / "moon.md"
-    doc.write_text("# Moon\n\nThe Moon orbits the Earth every 27.3 days at 384,400 km on average.\n\n"
-                   "## Tides\n\nThe Moon's gravity raises two tidal bulges, so coasts see two high tides a day.\n\n"
-                   "## Apollo\n\nTwelve astronauts walked on the Moon between 1969 and 1972 and brought back rock.\n")
+    doc.write_text(
+        "# Moon\n\nThe Moon orbits the Earth every 27.3 days at 384,400 km on average.\n\n"
+        "## Tides\n\nThe Moon's gravity raises two tidal bulges, so coasts see two high tides a day.\n\n"
+        "## Apollo\n\nTwelve astronauts walked on the Moon between 1969 and 1972 and brought back rock.\n"
+    )
     agent.agent = document_agent
     out = tmp_path / "run"
-    args = [*AGENT, f"model.alquimia.base_url={agent.url}", "model.retries=1", "model.backoff_base=0.01",
-            f"source={doc}", "loader.min_chunk_size=10", f"hydra.run.dir={out}"]
+    args = [
+        *AGENT,
+        f"model.alquimia.base_url={agent.url}",
+        "model.retries=1",
+        "model.backoff_base=0.01",
+        f"source={doc}",
+        "loader.min_chunk_size=10",
+        f"hydra.run.dir={out}",
+    ]
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     [dataset] = read_jsonl(out / "datasets.jsonl")
@@ -258,7 +296,10 @@ def test_cli_end_to_end_records_a_failed_unit_and_keeps_the_rest(agent: FakeAlqu
     assert (stats["failures"], stats["produced"]["queries"], stats["stages"]["questions"]["retries"]) == (1, 6, 1)
     assert len(agent.infers()) == 4  # 2 good sections, the failing one twice (1 retry)
 
-    missing_key = run_cli(*args, cwd=tmp_path, env={"ALQUIMIA_API_KEY": None})
+    replayed = run_cli(*args, cwd=tmp_path, env={"ALQUIMIA_API_KEY": None})
+    assert replayed.returncode == 0, replayed.stderr  # every call is in the cache: no key needed
+    fresh = [*args[:-1], f"hydra.run.dir={tmp_path / 'fresh'}", "cache.mode=refresh"]  # calls needed: the key too
+    missing_key = run_cli(*fresh, cwd=tmp_path, env={"ALQUIMIA_API_KEY": None})
     assert missing_key.returncode == 2
     assert missing_key.stderr.strip().splitlines() == [
         "synthgen: error: model 'alquimia' needs the Alquimia API key in the environment "

@@ -9,17 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.cache import CachedReply, CallCache, call_key
-from synthgen.client import ModelClient
-from synthgen.records import QuestionList
-from synthgen.settings import ModelSettings
-from synthgen.stats import RunStats
+from synthgen.models.cache import CachedReply, CallCache, call_key
+from synthgen.models.client import ModelClient
+from synthgen.models.providers.base import LiteLLMModel
+from synthgen.pipelines.documents.records import QuestionList
+from synthgen.run.stats import RunStats
 from tests.fake_openai import FakeOpenAI, Reply
 
 BASE = {
-    "model": "openai/gpt-4.1", "api_base": None, "messages": [{"role": "user", "content": "hi"}],
-    "temperature": 0.7, "max_tokens": 100, "response_format": {"type": "json_schema", "json_schema": {"schema": {}}},
-    "timeout": 60, "num_retries": 0, "max_retries": 0,
+    "model": "openai/gpt-4.1",
+    "api_base": None,
+    "messages": [{"role": "user", "content": "hi"}],
+    "temperature": 0.7,
+    "max_tokens": 100,
+    "response_format": {"type": "json_schema", "json_schema": {"schema": {}}},
+    "timeout": 60,
+    "num_retries": 0,
+    "max_retries": 0,
 }
 
 
@@ -82,8 +88,9 @@ def test_client_serves_repeats_from_cache_and_never_caches_failures(fake_openai:
     good = json.dumps({"questions": ["Why?"]})
     fake_openai.queue.extend([Reply(status=500, body='{"error": {"message": "x"}}'), Reply(content=good)])
     fake_openai.responder = lambda request: Reply(content=json.dumps({"questions": ["Other?"]}))
-    settings = ModelSettings(name="fake", model="openai/fake", api_base=fake_openai.url, api_key_env="K",
-                             retries=2, backoff_base=0.01)
+    settings = LiteLLMModel(
+        name="fake", model="openai/fake", api_base=fake_openai.url, api_key_env="K", retries=2, backoff_base=0.01
+    )
     ask = [{"role": "user", "content": "q"}]
 
     async def ask_twice(cache: CallCache) -> tuple[list[str], RunStats]:
@@ -91,7 +98,7 @@ def test_client_serves_repeats_from_cache_and_never_caches_failures(fake_openai:
         client = ModelClient(settings, stats, cache)
         first = await client.structured(ask, QuestionList, stage="q")
         second = await client.structured(ask, QuestionList, stage="q")
-        third = await client.structured(ask, QuestionList, stage="q", sample=1)
+        third = await client.structured(ask, QuestionList, stage="q", draw=1)
         return [first.questions[0], second.questions[0], third.questions[0]], stats
 
     answers, stats = asyncio.run(ask_twice(CallCache(tmp_path / "c.sqlite", "use")))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthgen.chunking import Chunk, chunk_documents, split_markdown, split_text
-from synthgen.documents import Document, load_documents
-from synthgen.settings import MarkdownLoaderSettings, TextLoaderSettings
+from synthgen.sources.base import Chunk
+from synthgen.sources.files import Document
+from synthgen.sources.markdown import MarkdownLoader
+from synthgen.sources.text import TextLoader
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,13 +24,21 @@ def doc(text: str, name: str = "doc.md") -> Document:
     return Document(Path("/src") / name, name, text)
 
 
-def md_settings(**options: object) -> MarkdownLoaderSettings:
-    """Settings with min_chunk_size 0 unless given, so sections are not merged."""
-    return MarkdownLoaderSettings.model_validate({"min_chunk_size": 0, **options})
+def md_settings(**options: object) -> MarkdownLoader:
+    """A markdown loader with min_chunk_size 0 unless given, so sections are not merged."""
+    return MarkdownLoader.model_validate({"min_chunk_size": 0, **options})
 
 
-def text_settings(**options: object) -> TextLoaderSettings:
-    return TextLoaderSettings.model_validate({"min_chunk_size": 0, **options})
+def text_settings(**options: object) -> TextLoader:
+    return TextLoader.model_validate({"min_chunk_size": 0, **options})
+
+
+def split_markdown(document: Document, loader: MarkdownLoader) -> list[Chunk]:
+    return loader.split(document)
+
+
+def split_text(document: Document, loader: TextLoader) -> list[Chunk]:
+    return loader.split(document)
 
 
 def markdown(text: str, name: str = "doc.md", **options: object) -> list[Chunk]:
@@ -138,11 +146,10 @@ def test_identical_documents_get_distinct_ids() -> None:
 def test_ids_are_stable_across_processes() -> None:
     code = (
         "from pathlib import Path\n"
-        "from synthgen.chunking import split_markdown\n"
-        "from synthgen.documents import Document\n"
-        "from synthgen.settings import MarkdownLoaderSettings\n"
+        "from synthgen.sources.files import Document\n"
+        "from synthgen.sources.markdown import MarkdownLoader\n"
         "d = Document(Path('/src/doc.md'), 'doc.md', '# A\\nx\\n## B\\ny\\n')\n"
-        "print(' '.join(c.id for c in split_markdown(d, MarkdownLoaderSettings(min_chunk_size=0))))\n"
+        "print(' '.join(c.id for c in MarkdownLoader(min_chunk_size=0).split(d)))\n"
     )
     expected = [c.id for c in markdown("# A\nx\n## B\ny\n")]
     for seed in ("1", "2"):
@@ -244,22 +251,20 @@ def test_whitespace_only_text_gives_no_chunk() -> None:
     assert split_text(doc(" \n\n\t"), text_settings()) == []
 
 
-def test_chunk_documents_dispatches_on_kind_and_is_lazy() -> None:
+def test_loader_chunks_lazily_with_its_own_splitter(tmp_path: Path) -> None:
     text = "# A\nalpha\n# B\nbeta\n"
+    (tmp_path / "a.md").write_text(text)
+    (tmp_path / "b.md").write_bytes(b"\xff not utf-8")
 
-    def documents() -> Iterator[Document]:
-        yield doc(text)
-        raise AssertionError("read past the first document")
-
-    by_markdown = chunk_documents(documents(), md_settings())
-    assert [next(by_markdown).header, next(by_markdown).header] == ["A", "B"]
-    [plain] = chunk_documents([doc(text)], text_settings())
+    by_markdown = md_settings().chunks(str(tmp_path))
+    assert [next(by_markdown).header, next(by_markdown).header] == ["A", "B"]  # b.md not read yet
+    [plain] = text_settings().chunks(str(tmp_path / "a.md"))
     assert plain.text == text.rstrip() and plain.header_path == ()
 
 
 def test_bundled_examples_give_four_to_six_chunks() -> None:
-    sizes = MarkdownLoaderSettings.model_validate({})  # the defaults a first run uses
-    chunks = list(chunk_documents(load_documents(str(REPO / "examples"), sizes.extensions), sizes))
+    loader = MarkdownLoader.model_validate({})  # the defaults a first run uses
+    chunks = list(loader.chunks(str(REPO / "examples")))
     assert 4 <= len(chunks) <= 6
     assert {c.document for c in chunks} == {"solar-battery-guide.md", "team-handbook.md"}
     assert len({c.id for c in chunks}) == len(chunks)

@@ -48,9 +48,16 @@ def doc(tmp_path: Path) -> Path:
 
 
 def fake_args(server: FakeOpenAI, doc: Path, out: Path, *extra: str) -> list[str]:
-    return ["model=openai_compatible", f"model.api_base={server.url}", "model.retries=1",
-            "model.backoff_base=0.01", f"source={doc}", "loader.min_chunk_size=50",
-            f"hydra.run.dir={out}", *extra]
+    return [
+        "model=openai_compatible",
+        f"model.api_base={server.url}",
+        "model.retries=1",
+        "model.backoff_base=0.01",
+        f"source={doc}",
+        "loader.min_chunk_size=50",
+        f"hydra.run.dir={out}",
+        *extra,
+    ]
 
 
 def test_queries_with_answers_end_to_end(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:
@@ -64,7 +71,11 @@ def test_queries_with_answers_end_to_end(fake_openai: FakeOpenAI, doc: Path, tmp
     assert len(chunk_ids) == 3 and len(turns) == 9
     assert len({t["qa_id"] for t in turns}) == 9
     assert all(t["assistant"] == "" and t["ground_truth_assistant"].startswith("From the excerpt") for t in turns)
-    assert {t["agentic"]["header_path"] for t in turns} == {"Moon Guide", "Moon Guide > Tides", "Moon Guide > Exploration"}
+    assert {t["agentic"]["header_path"] for t in turns} == {
+        "Moon Guide",
+        "Moon Guide > Tides",
+        "Moon Guide > Exploration",
+    }
     assert dataset["language"] == "french" and "27.3 days" in dataset["context"]
     assert all("french" in last_user_text(r) for r in fake_openai.requests)
     stats = json.loads((out / "stats.json").read_text())
@@ -104,8 +115,15 @@ def test_conversation_turns_build_on_each_other(fake_openai: FakeOpenAI, doc: Pa
 def test_random_strategy_writes_one_dataset_per_sample(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:
     fake_openai.responder = fake_model
     out = tmp_path / "run"
-    args = fake_args(fake_openai, doc, out, "strategy=random", "strategy.num_samples=3",
-                     "strategy.chunks_per_sample=2", "mode.num_queries_per_chunk=1")
+    args = fake_args(
+        fake_openai,
+        doc,
+        out,
+        "strategy=random",
+        "strategy.num_samples=3",
+        "strategy.chunks_per_sample=2",
+        "mode.num_queries_per_chunk=1",
+    )
     assert run_cli(*args, cwd=tmp_path).returncode == 0
     datasets = read_jsonl(out / "datasets.jsonl")
     assert len(datasets) == 3 and all(len(d["conversation"]) == 2 for d in datasets)
@@ -208,8 +226,16 @@ def test_a_chunk_drawn_twice_into_one_sample_gets_distinct_ids(
 ) -> None:
     fake_openai.responder = fake_model
     out = tmp_path / "run"
-    args = fake_args(fake_openai, doc, out, "strategy=random", "strategy.num_samples=1",
-                     "strategy.chunks_per_sample=6", "strategy.with_replacement=true", "mode.num_queries_per_chunk=1")
+    args = fake_args(
+        fake_openai,
+        doc,
+        out,
+        "strategy=random",
+        "strategy.num_samples=1",
+        "strategy.chunks_per_sample=6",
+        "strategy.with_replacement=true",
+        "mode.num_queries_per_chunk=1",
+    )
     assert run_cli(*args, cwd=tmp_path).returncode == 0
     [dataset] = read_jsonl(out / "datasets.jsonl")
     chunk_ids = [t["agentic"]["chunk_id"] for t in dataset["conversation"]]

@@ -9,21 +9,31 @@ import time
 import litellm
 import pytest
 
-from synthgen.client import ModelClient, StructuredOutputError, check_model_ready, parse_structured
-from synthgen.errors import FatalModelError, UserError
-from synthgen.records import QuestionList
-from synthgen.settings import ModelSettings
-from synthgen.stats import RunStats
+from synthgen.core.errors import FatalModelError, UserError
+from synthgen.models.client import ModelClient
+from synthgen.models.providers.base import LiteLLMModel
+from synthgen.models.structured import StructuredOutputError, parse_structured
+from synthgen.pipelines.documents.records import QuestionList
+from synthgen.run.stats import RunStats
 from tests.fake_openai import FakeOpenAI, Reply, last_user_text
 
 ASK = [{"role": "user", "content": "Write 2 questions about the moon."}]
 GOOD = json.dumps({"questions": ["How far is the moon?", "Why does it have phases?"]})
 
 
-def fake_settings(server: FakeOpenAI, **changes: object) -> ModelSettings:
-    base = dict(name="fake", model="openai/fake-model", api_base=server.url, api_key_env="SYNTHGEN_TEST_KEY",
-                retries=3, backoff_base=0.01, backoff_max=0.05, max_concurrency=4, timeout=10)
-    return ModelSettings(**{**base, **changes})  # type: ignore[arg-type]
+def fake_settings(server: FakeOpenAI, **changes: object) -> LiteLLMModel:
+    base = dict(
+        name="fake",
+        model="openai/fake-model",
+        api_base=server.url,
+        api_key_env="SYNTHGEN_TEST_KEY",
+        retries=3,
+        backoff_base=0.01,
+        backoff_max=0.05,
+        max_concurrency=4,
+        timeout=10,
+    )
+    return LiteLLMModel(**{**base, **changes})  # type: ignore[arg-type]
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -42,10 +52,12 @@ def test_structured_call_uses_json_schema_and_counts_tokens(fake_openai: FakeOpe
 
 
 def test_rate_limit_then_success_honours_retry_after(fake_openai: FakeOpenAI) -> None:
-    fake_openai.queue.extend([
-        Reply(status=429, body='{"error": {"message": "slow down"}}', headers={"Retry-After": "0.3"}),
-        Reply(content=GOOD),
-    ])
+    fake_openai.queue.extend(
+        [
+            Reply(status=429, body='{"error": {"message": "slow down"}}', headers={"Retry-After": "0.3"}),
+            Reply(content=GOOD),
+        ]
+    )
     stats = RunStats(model="fake", mode="queries")
     started = time.monotonic()
     run(ModelClient(fake_settings(fake_openai, backoff_max=5), stats).structured(ASK, QuestionList, stage="q"))
@@ -124,12 +136,12 @@ def test_concurrency_is_bounded(fake_openai: FakeOpenAI) -> None:
 def test_missing_api_key_is_clear_before_any_call(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UserError, match="OPENAI_API_KEY"):
-        check_model_ready(ModelSettings(name="gpt41", model="openai/gpt-4.1"))
+        LiteLLMModel(name="gpt41", model="openai/gpt-4.1").check_ready()
 
 
 def test_unknown_provider_is_clear() -> None:
     with pytest.raises(UserError, match="unknown model 'nonsense-model-xyz'"):
-        check_model_ready(ModelSettings(name="x", model="nonsense-model-xyz"))
+        LiteLLMModel(name="x", model="nonsense-model-xyz").check_ready()
 
 
 def test_tolerant_parsing_of_fenced_and_wrapped_json() -> None:

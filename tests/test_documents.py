@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.documents import Document, load_documents
-from synthgen.errors import UserError
+from synthgen.core.errors import UserError
+from synthgen.sources.files import Document, load_documents
 
 EXTENSIONS = [".md", ".txt"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.cache import CallCache
+from synthgen.models.cache import CallCache
 from tests.cli import read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI, Reply, questions_with_latency
 
@@ -34,18 +34,31 @@ def corpus(tmp_path: Path) -> Path:
 def args(server: FakeOpenAI, source: Path, out: Path, cache: Path, *extra: str) -> list[str]:
     """CLI arguments for a run on the fake server; document modes ask 2 questions per chunk."""
     questions = [] if "mode=facts" in extra else ["mode.num_queries_per_chunk=2"]
-    return [*questions, "model=openai_compatible", f"model.api_base={server.url}", "model.max_concurrency=1",
-            "model.backoff_base=0.01", "model.backoff_max=0.2", f"source={source}", "loader.min_chunk_size=10",
-            f"cache.path={cache}", f"hydra.run.dir={out}", *extra]
+    return [
+        *questions,
+        "model=openai_compatible",
+        f"model.api_base={server.url}",
+        "model.max_concurrency=1",
+        "model.backoff_base=0.01",
+        "model.backoff_max=0.2",
+        f"source={source}",
+        "loader.min_chunk_size=10",
+        f"cache.path={cache}",
+        f"hydra.run.dir={out}",
+        *extra,
+    ]
 
 
 def records(out: Path) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
-    return {(d["session_id"], tuple((t["qa_id"], t["query"]) for t in d["conversation"]))
-            for d in read_jsonl(out / "datasets.jsonl")}
+    return {
+        (d["session_id"], tuple((t["qa_id"], t["query"]) for t in d["conversation"]))
+        for d in read_jsonl(out / "datasets.jsonl")
+    }
 
 
-def test_killed_run_resumes_without_repeating_finished_calls(fake_openai: FakeOpenAI, corpus: Path,
-                                                             tmp_path: Path) -> None:
+def test_killed_run_resumes_without_repeating_finished_calls(
+    fake_openai: FakeOpenAI, corpus: Path, tmp_path: Path
+) -> None:
     fake_openai.responder = questions_with_latency(0.3)
     sampled = ("strategy=random", "strategy.num_samples=6", "strategy.chunks_per_sample=1")
     clean = tmp_path / "clean"
@@ -55,8 +68,13 @@ def test_killed_run_resumes_without_repeating_finished_calls(fake_openai: FakeOp
 
     out, cache = tmp_path / "crashed", tmp_path / "crash.sqlite"
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    process = subprocess.Popen([sys.executable, "-m", "synthgen", *args(fake_openai, corpus, out, cache, *sampled)],
-                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "synthgen", *args(fake_openai, corpus, out, cache, *sampled)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while len(fake_openai.requests) < total + 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -78,8 +96,9 @@ def test_killed_run_resumes_without_repeating_finished_calls(fake_openai: FakeOp
     assert json.loads((again / "stats.json").read_text())["cache_hits"] == 6
 
 
-def test_run_under_injected_faults_accounts_for_every_unit(fake_openai: FakeOpenAI, corpus: Path,
-                                                           tmp_path: Path) -> None:
+def test_run_under_injected_faults_accounts_for_every_unit(
+    fake_openai: FakeOpenAI, corpus: Path, tmp_path: Path
+) -> None:
     good = questions_with_latency(0.0)
     faults = [
         Reply(status=429, body='{"error": {"message": "rate limited"}}', headers={"Retry-After": "0.05"}),
@@ -96,8 +115,18 @@ def test_run_under_injected_faults_accounts_for_every_unit(fake_openai: FakeOpen
 
     fake_openai.responder = faulty
     out = tmp_path / "run"
-    result = run_cli(*args(fake_openai, corpus, out, tmp_path / "c.sqlite", "model.timeout=1", "model.retries=2",
-                          "model.max_concurrency=4"), cwd=tmp_path)
+    result = run_cli(
+        *args(
+            fake_openai,
+            corpus,
+            out,
+            tmp_path / "c.sqlite",
+            "model.timeout=1",
+            "model.retries=2",
+            "model.max_concurrency=4",
+        ),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     stats = json.loads((out / "stats.json").read_text())
     failures = read_jsonl(out / "failures.jsonl")
@@ -109,11 +138,17 @@ def test_run_under_injected_faults_accounts_for_every_unit(fake_openai: FakeOpen
     assert stats["stages"]["questions"]["retries"] > 0
 
 
-def test_budget_stop_keeps_finished_work_and_exits_distinctly(fake_openai: FakeOpenAI, corpus: Path,
-                                                              tmp_path: Path) -> None:
+def test_budget_stop_keeps_finished_work_and_exits_distinctly(
+    fake_openai: FakeOpenAI, corpus: Path, tmp_path: Path
+) -> None:
     fake_openai.responder = questions_with_latency(0.0)
-    priced = ("model.model=openai/gpt-4.1", "strategy=random", "strategy.num_samples=4",
-              "strategy.chunks_per_sample=1", "max_cost_usd=0.0001")
+    priced = (
+        "model.model=openai/gpt-4.1",
+        "strategy=random",
+        "strategy.num_samples=4",
+        "strategy.chunks_per_sample=1",
+        "max_cost_usd=0.0001",
+    )
     out, cache = tmp_path / "run", tmp_path / "c.sqlite"
     env = {"OPENAI_API_KEY": "sk-test-not-real"}
     result = run_cli(*args(fake_openai, corpus, out, cache, *priced), cwd=tmp_path, env=env)
@@ -128,8 +163,9 @@ def test_budget_stop_keeps_finished_work_and_exits_distinctly(fake_openai: FakeO
 
 
 @pytest.mark.parametrize("mode", [["mode.answers=true"], ["mode=facts", "fact_template=pandas_habitat", "limit=7"]])
-def test_dry_run_plans_calls_and_makes_none(fake_openai: FakeOpenAI, corpus: Path, tmp_path: Path,
-                                            mode: list[str]) -> None:
+def test_dry_run_plans_calls_and_makes_none(
+    fake_openai: FakeOpenAI, corpus: Path, tmp_path: Path, mode: list[str]
+) -> None:
     out = tmp_path / "run"
     result = run_cli(*args(fake_openai, corpus, out, tmp_path / "c.sqlite", "dry_run=true", *mode), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

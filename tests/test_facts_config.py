@@ -8,10 +8,12 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from synthgen.config import CONF_DIR, to_plain
-from synthgen.errors import UserError
-from synthgen.facts.validation import judge_model_settings
-from synthgen.settings import FactsModeSettings, Settings, validate_settings
+from synthgen.config.schema import FactsModeSettings, Settings, validate_settings
+from synthgen.config.tree import to_plain
+from synthgen.core.errors import UserError
+from synthgen.core.paths import CONF_DIR
+from synthgen.models.providers.base import as_provider
+from synthgen.pipelines.facts.validation import judge_model
 
 TEMPLATES = sorted(path.stem for path in (CONF_DIR / "fact_template").glob("*.yaml"))
 STANDARD = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "question_requirements" / "standard.yaml"))
@@ -46,22 +48,58 @@ def test_the_shipped_templates_hold_the_documented_facts() -> None:
     assert "Meliphaga javanica" in honeyeater.given_fact and "blue" in honeyeater.specific_information_to_always_include
     pandas = compose_settings("mode=facts", "fact_template=pandas_habitat").fact_template
     assert pandas is not None
-    for fact in ("bamboo forests", "Sichuan", "Shaanxi", "Gansu", "99%", "Vulnerable", "2016", "1,800", "fragmentation"):
+    for fact in (
+        "bamboo forests",
+        "Sichuan",
+        "Shaanxi",
+        "Gansu",
+        "99%",
+        "Vulnerable",
+        "2016",
+        "1,800",
+        "fragmentation",
+    ):
         assert fact in pandas.given_fact
 
 
 def test_requirements_cover_the_documented_styles() -> None:
     text = " ".join(STANDARD).casefold()
-    for style in ("one or two lines", "four lines", "three to eight paragraphs", "ten lines", "one long paragraph",
-                  "outline", "numbered steps", "comparison", "bulleted list", "technical details", "advice",
-                  "risks", "real-world", "tweet", "reddit", "text message", "friend", "fictional story",
-                  "five-year-old", "dialogue", "json", "xml", "html", "csv", "formal documentation"):
+    for style in (
+        "one or two lines",
+        "four lines",
+        "three to eight paragraphs",
+        "ten lines",
+        "one long paragraph",
+        "outline",
+        "numbered steps",
+        "comparison",
+        "bulleted list",
+        "technical details",
+        "advice",
+        "risks",
+        "real-world",
+        "tweet",
+        "reddit",
+        "text message",
+        "friend",
+        "fictional story",
+        "five-year-old",
+        "dialogue",
+        "json",
+        "xml",
+        "html",
+        "csv",
+        "formal documentation",
+    ):
         assert style in text, style
 
 
 def test_another_requirements_list_and_command_line_values_replace_the_defaults() -> None:
     settings = compose_settings(
-        "mode=facts", "fact_template=pandas_habitat", "limit=7", "mode.validation.inclusion_check=exact",
+        "mode=facts",
+        "fact_template=pandas_habitat",
+        "limit=7",
+        "mode.validation.inclusion_check=exact",
         "fact_template.question_requirements=[Ask for a haiku.]",
     )
     assert settings.limit == 7 and settings.fact_template is not None
@@ -69,7 +107,9 @@ def test_another_requirements_list_and_command_line_values_replace_the_defaults(
     assert isinstance(settings.mode, FactsModeSettings) and settings.mode.validation.inclusion_check == "exact"
     # The nested default is selectable by its package path, as the requirements file documents.
     settings = compose_settings(
-        "mode=facts", "fact_template=pandas_habitat", "question_requirements@fact_template.question_requirements=standard"
+        "mode=facts",
+        "fact_template=pandas_habitat",
+        "question_requirements@fact_template.question_requirements=standard",
     )
     assert settings.fact_template is not None and list(settings.fact_template.question_requirements) == STANDARD
 
@@ -85,9 +125,15 @@ def test_mode_facts_without_a_template_names_the_fix_and_the_options() -> None:
     ("change", "named"),
     [
         (lambda t: t.pop("given_fact"), "fact_template.given_fact: Field required"),
-        (lambda t: t.pop("specific_information_to_always_include"), "fact_template.specific_information_to_always_include"),
+        (
+            lambda t: t.pop("specific_information_to_always_include"),
+            "fact_template.specific_information_to_always_include",
+        ),
         (lambda t: t.update(questions=[]), "fact_template.questions: List should have at least 1 item"),
-        (lambda t: t.update(question_requirements=[]), "fact_template.question_requirements: List should have at least 1"),
+        (
+            lambda t: t.update(question_requirements=[]),
+            "fact_template.question_requirements: List should have at least 1",
+        ),
         (lambda t: t.update(questions=["What?", "  "]), "fact_template.questions: entries must not be blank"),
         (lambda t: t.update(questions=["What?", "What?"]), "fact_template.questions: entries must be distinct"),
         (lambda t: t.update(given_fact="   "), "fact_template.given_fact: must not be blank"),
@@ -120,17 +166,19 @@ def test_bad_facts_settings_name_the_setting(override: str, named: str) -> None:
 def test_the_judge_defaults_to_the_generation_model_at_temperature_zero() -> None:
     settings = compose_settings("mode=facts", "fact_template=blue_honeyeater", "model=gpt41")
     assert isinstance(settings.mode, FactsModeSettings)
-    judge = judge_model_settings(settings.model, settings.mode.validation)
+    judge = judge_model(as_provider(settings.model), settings.mode.validation)
     assert judge.model == settings.model.model and judge.temperature == 0.0
 
 
 def test_the_judge_model_is_an_option_of_the_model_group() -> None:
     settings = compose_settings(
-        "mode=facts", "fact_template=blue_honeyeater", "mode.validation.model=gpt41_mini",
+        "mode=facts",
+        "fact_template=blue_honeyeater",
+        "mode.validation.model=gpt41_mini",
         "mode.validation.temperature=null",
     )
     assert isinstance(settings.mode, FactsModeSettings)
-    judge = judge_model_settings(settings.model, settings.mode.validation)
+    judge = judge_model(as_provider(settings.model), settings.mode.validation)
     assert (judge.name, judge.model, judge.temperature) == ("gpt41_mini", "openai/gpt-4.1-mini", 0.7)
 
 
@@ -138,4 +186,4 @@ def test_an_unknown_judge_model_lists_the_options() -> None:
     settings = compose_settings("mode=facts", "fact_template=blue_honeyeater", "mode.validation.model=gpt5")
     assert isinstance(settings.mode, FactsModeSettings)
     with pytest.raises(UserError, match=r"unknown model 'gpt5'.*gpt41_mini.*local"):
-        judge_model_settings(settings.model, settings.mode.validation)
+        judge_model(as_provider(settings.model), settings.mode.validation)

@@ -15,8 +15,14 @@ pytestmark = pytest.mark.local_model
 def test_local_model_writes_valid_ft_and_text_files(tmp_path: Path) -> None:
     out = tmp_path / "run"
     # The 0.5B model is marked llm_judge=false: the LLM judge is skipped, the deterministic checks run.
-    result = run_cli("mode=facts", "fact_template=blue_honeyeater", "limit=2", "model.max_tokens=200",
-                     f"hydra.run.dir={out}", cwd=tmp_path)
+    result = run_cli(
+        "mode=facts",
+        "fact_template=blue_honeyeater",
+        "limit=2",
+        "model.max_tokens=200",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     ft, text, records = (read_jsonl(out / name) for name in ("ft.jsonl", "text.jsonl", "records.jsonl"))

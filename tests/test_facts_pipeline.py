@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from hydra import compose, initialize_config_dir
 
-from synthgen.config import CONF_DIR
-from synthgen.runner import run_job
+from synthgen.core.paths import CONF_DIR
+from synthgen.run.runner import run_job
 from tests.cli import read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI, Reply, last_user_text
 
@@ -65,8 +65,14 @@ def model(fake_openai: FakeOpenAI) -> FactsModel:
 
 
 def fake_overrides(server: FakeOpenAI, *extra: str) -> list[str]:
-    return ["mode=facts", "fact_template=blue_honeyeater", "model=openai_compatible", f"model.api_base={server.url}",
-            "model.retries=0", *extra]
+    return [
+        "mode=facts",
+        "fact_template=blue_honeyeater",
+        "model=openai_compatible",
+        f"model.api_base={server.url}",
+        "model.retries=0",
+        *extra,
+    ]
 
 
 def run_in_process(server: FakeOpenAI, out: Path, *extra: str) -> int:
@@ -76,8 +82,14 @@ def run_in_process(server: FakeOpenAI, out: Path, *extra: str) -> int:
 
 
 def merge_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "synthgen.merge", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "synthgen.merge", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def stats_of(out: Path) -> dict[str, Any]:
@@ -86,14 +98,24 @@ def stats_of(out: Path) -> dict[str, Any]:
 
 def assert_counts_add_up(stats: dict[str, Any]) -> None:
     requested = stats["requested"]["items"]
-    assert requested == stats["kept"] + sum(stats["rejected"].values()) + stats["duplicates_removed"] + stats["failures"]
+    assert (
+        requested == stats["kept"] + sum(stats["rejected"].values()) + stats["duplicates_removed"] + stats["failures"]
+    )
     assert stats["shortfall"]["items"] == requested - stats["kept"]
 
 
 def test_cli_run_writes_ft_text_records_and_stats(fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = run_cli(*fake_overrides(fake_openai, "limit=6", "mode.system_prompt=You are a bird expert.",
-                                     "mode.doc_tag='<DOCTAG>'", f"hydra.run.dir={out}"), cwd=tmp_path)
+    result = run_cli(
+        *fake_overrides(
+            fake_openai,
+            "limit=6",
+            "mode.system_prompt=You are a bird expert.",
+            "mode.doc_tag='<DOCTAG>'",
+            f"hydra.run.dir={out}",
+        ),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     ft, text, records = (read_jsonl(out / name) for name in ("ft.jsonl", "text.jsonl", "records.jsonl"))
     assert len(ft) == len(text) == len(records) == 6
@@ -106,14 +128,22 @@ def test_cli_run_writes_ft_text_records_and_stats(fake_openai: FakeOpenAI, model
         assert record["fact_name"] == "blue_honeyeater" and record["model"] == "openai_compatible"
         assert record["model_id"] == "openai/local-model" and record["judge_model"] == "openai_compatible"
         assert record["seed_question"] in record["question"] and record["requirement"] in record["question"]
-        assert record["validation"]["question_judge"] == record["validation"]["answer_judge"] == {
-            "complied": True, "reason": "complied"}
+        assert (
+            record["validation"]["question_judge"]
+            == record["validation"]["answer_judge"]
+            == {"complied": True, "reason": "complied"}
+        )
         assert record["validation"]["inclusion"] == {"method": "key_terms", "passed": True, "detail": "4/4 key terms"}
     assert len({r["id"] for r in records}) == 6
     assert len({(r["seed_question"], r["requirement"]) for r in records}) == 6
     stats = stats_of(out)
     assert (stats["status"], stats["mode"], stats["requested"], stats["generated"], stats["kept"]) == (
-        "completed", "facts", {"items": 6}, 6, 6)
+        "completed",
+        "facts",
+        {"items": 6},
+        6,
+        6,
+    )
     assert stats["duplicates_removed"] == 0 and stats["rejected"] == {} and stats["failures"] == 0
     assert {name: s["calls"] for name, s in stats["stages"].items()} == {"questions": 6, "answers": 6, "validation": 12}
     assert stats["calls"] == len(fake_openai.requests) == 24 and stats["prompt_tokens"] == 240
@@ -156,7 +186,9 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
     assert run_in_process(fake_openai, out, "limit=25") == 0  # one item per requirement
     rejected = {row["stage"]: row for row in read_jsonl(out / "rejected.jsonl")}
     assert set(rejected) == {"question_validation", "acknowledgement_check", "inclusion_check", "answer_validation"}
-    assert "dialogue" in rejected["question_validation"]["requirement"] and "answer" not in rejected["question_validation"]
+    assert (
+        "dialogue" in rejected["question_validation"]["requirement"] and "answer" not in rejected["question_validation"]
+    )
     assert rejected["question_validation"]["reason"] == "the question ignores the requirement"
     assert "tweet" in rejected["acknowledgement_check"]["requirement"]
     assert "Sure, here is a tweet:" in rejected["acknowledgement_check"]["reason"]
@@ -167,8 +199,12 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
     assert len(kept) == len(read_jsonl(out / "ft.jsonl")) == 21
     assert not any(r["id"] == row["id"] for r in kept for row in rejected.values())
     stats = stats_of(out)
-    assert stats["rejected"] == {"question_validation": 1, "acknowledgement_check": 1, "inclusion_check": 1,
-                                 "answer_validation": 1}
+    assert stats["rejected"] == {
+        "question_validation": 1,
+        "acknowledgement_check": 1,
+        "inclusion_check": 1,
+        "answer_validation": 1,
+    }
     assert stats["kept"] == 21
     assert_counts_add_up(stats)
     # A rejected question is never answered; a rejected answer is never judged.
@@ -214,18 +250,24 @@ def test_planted_duplicate_questions_are_removed_and_counted(
     assert stats_of(out)["duplicates_removed"] == 2
 
 
-def test_repeats_beyond_the_distinct_pairs_are_distinct_prompts_and_samples(
+def test_repeats_beyond_the_distinct_pairs_are_distinct_prompts_and_draws(
     fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    assert run_in_process(
-        fake_openai, out, "limit=5", "fact_template.questions=[What colour is it?]",
-        "fact_template.question_requirements=[Ask for a tweet.,Ask for JSON.]",
-    ) == 0
+    assert (
+        run_in_process(
+            fake_openai,
+            out,
+            "limit=5",
+            "fact_template.questions=[What colour is it?]",
+            "fact_template.question_requirements=[Ask for a tweet.,Ask for JSON.]",
+        )
+        == 0
+    )
     prompts = [last_user_text(r) for r in fake_openai.requests if last_user_text(r).startswith("You write one")]
     assert len(prompts) == len(set(prompts)) == 5
     records = read_jsonl(out / "records.jsonl")
-    assert sorted(r["sample"] for r in records) == [0, 0, 1, 1, 2]
+    assert sorted(r["draw"] for r in records) == [0, 0, 1, 1, 2]
     assert len({r["question"] for r in records}) == len({r["id"] for r in records}) == 5
 
 
@@ -233,8 +275,8 @@ def test_a_failed_call_is_recorded_and_the_run_goes_on(
     fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
 ) -> None:
     model.fail = lambda prompt: (
-        prompt.startswith("You write one message") and "Requirement: The question should ask for technical" in prompt
-        or prompt.startswith("Here is the user's question") and "bulleted list" in prompt
+        (prompt.startswith("You write one message") and "Requirement: The question should ask for technical" in prompt)
+        or (prompt.startswith("Here is the user's question") and "bulleted list" in prompt)
     )
     out = tmp_path / "run"
     assert run_in_process(fake_openai, out, "limit=25") == 0
@@ -285,19 +327,34 @@ def test_every_item_rejected_exits_non_zero_without_traceback(
     assert_counts_add_up(stats)
 
 
+def test_a_judge_without_its_key_stops_at_its_first_call(
+    model: FactsModel, fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    args = fake_overrides(fake_openai, "mode.validation.model=gpt41_mini", "limit=2", f"hydra.run.dir={tmp_path}")
+    result = run_cli(*args, cwd=tmp_path, env={"OPENAI_API_KEY": None})
+    errors = [line for line in result.stderr.splitlines() if line.startswith("synthgen: error:")]
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(errors) == 1 and "OPENAI_API_KEY" in errors[0], result.stderr
+    assert stats_of(tmp_path)["status"] == "failed"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["mode=facts"], "fact_template=NAME, one of: blue_honeyeater, pandas_habitat"),
         (["mode=facts", "fact_template=blue_honeyeater", "mode.validation.model=gpt5"], "unknown model 'gpt5'"),
-        (["mode=facts", "fact_template=blue_honeyeater", "mode.validation.model=gpt41_mini"], "OPENAI_API_KEY"),
         (["mode=facts", "fact_template=blue_honeyeater", "mode.answer_prompt=nope.j2"], "prompt file not found"),
         (["mode=facts", "fact_template=blue_honeyeater", "fact_template.questions=[]"], "fact_template.questions"),
     ],
 )
 def test_bad_facts_input_is_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:
-    result = run_cli(*args, "model=openai_compatible", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
-                     env={"OPENAI_API_KEY": None})
+    result = run_cli(
+        *args,
+        "model=openai_compatible",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        env={"OPENAI_API_KEY": None},
+    )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("synthgen: error:")]
     assert len(errors) == 1 and message in errors[0], result.stderr
@@ -313,15 +370,18 @@ def test_multirun_per_model_then_merge_into_one_shuffled_file(
     fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
 ) -> None:
     sweep = tmp_path / "sweep"
-    result = run_cli("-m", *fake_overrides(fake_openai, "model.name=alpha,beta", "limit=4",
-                                           f"hydra.sweep.dir={sweep}"), cwd=tmp_path)
+    result = run_cli(
+        "-m", *fake_overrides(fake_openai, "model.name=alpha,beta", "limit=4", f"hydra.sweep.dir={sweep}"), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.parent.name for p in sweep.glob("*/ft.jsonl")) == ["0", "1"]
 
     merged = merge_cli(str(sweep), "--seed", "3", cwd=tmp_path)
     assert merged.returncode == 0, merged.stderr
     assert "merged 8 rows (alpha: 4, beta: 4)" in merged.stdout
-    ft, text, provenance = (read_jsonl(sweep / "merged" / name) for name in ("ft.jsonl", "text.jsonl", "provenance.jsonl"))
+    ft, text, provenance = (
+        read_jsonl(sweep / "merged" / name) for name in ("ft.jsonl", "text.jsonl", "provenance.jsonl")
+    )
     assert len(ft) == len(text) == len(provenance) == 8
     assert Counter(p["model"] for p in provenance) == {"alpha": 4, "beta": 4}
     assert all(set(row) == {"messages"} for row in ft) and all(set(row) == {"text"} for row in text)

@@ -8,14 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthgen.facts.checks import acknowledgement, check_inclusion, key_terms
-from synthgen.facts.dedup import find_duplicates, normalise
-from synthgen.facts.generation import question_prompt
-from synthgen.facts.pairs import select_pairs
-from synthgen.facts.rows import ft_row, text_row
-from synthgen.facts.template import FactTemplate
-from synthgen.prompts import render_prompt
-from synthgen.settings import FactsModeSettings
+from synthgen.config.schema import FactsModeSettings, FactTemplate
+from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion, key_terms
+from synthgen.pipelines.facts.dedup import find_duplicates, normalise
+from synthgen.pipelines.facts.generation import question_prompt
+from synthgen.pipelines.facts.pairs import select_pairs
+from synthgen.pipelines.facts.rows import ft_row, text_row
+from synthgen.pipelines.prompts import render_prompt
 
 QUESTIONS = [f"seed question {i}" for i in range(10)]
 REQUIREMENTS = [f"requirement {i}" for i in range(25)]
@@ -28,9 +27,7 @@ def test_pairs_are_deterministic_and_the_seed_changes_them() -> None:
     assert [p.index for p in first] == list(range(50))
 
 
-@given(
-    questions=st.integers(1, 12), requirements=st.integers(1, 30), limit=st.integers(1, 400), seed=st.integers(0, 5)
-)
+@given(questions=st.integers(1, 12), requirements=st.integers(1, 30), limit=st.integers(1, 400), seed=st.integers(0, 5))
 def test_every_prefix_is_even_and_distinct_until_the_pairs_run_out(
     questions: int, requirements: int, limit: int, seed: int
 ) -> None:
@@ -48,8 +45,8 @@ def test_every_prefix_is_even_and_distinct_until_the_pairs_run_out(
         assert max(req_counts.values()) - min(req_counts.values()) <= 1
     first_round = [(p.seed_question, p.requirement) for p in pairs[:distinct]]
     assert len(set(first_round)) == len(first_round)
-    assert all(p.sample == p.index // distinct for p in pairs)
-    keys = [(p.seed_question, p.requirement, p.sample) for p in pairs]
+    assert all(p.draw == p.index // distinct for p in pairs)
+    keys = [(p.seed_question, p.requirement, p.draw) for p in pairs]
     assert len(set(keys)) == len(keys)
 
 
@@ -57,16 +54,19 @@ def test_fifty_items_over_ten_seeds_and_twenty_five_requirements() -> None:
     pairs = select_pairs(QUESTIONS, REQUIREMENTS, 50, seed=0)
     assert set(Counter(p.seed_question for p in pairs).values()) == {5}
     assert set(Counter(p.requirement for p in pairs).values()) == {2}
-    assert len({(p.seed_question, p.requirement) for p in pairs}) == 50 and {p.sample for p in pairs} == {0}
+    assert len({(p.seed_question, p.requirement) for p in pairs}) == 50 and {p.draw for p in pairs} == {0}
 
 
 def test_repeats_beyond_the_distinct_pairs_are_new_samples_with_distinct_prompts() -> None:
     template = FactTemplate(
-        fact_name="f", given_fact="The sky is green.", specific_information_to_always_include="The sky is green.",
-        questions=["What colour is the sky?"], question_requirements=["Ask for a tweet.", "Ask for JSON."],
+        fact_name="f",
+        given_fact="The sky is green.",
+        specific_information_to_always_include="The sky is green.",
+        questions=["What colour is the sky?"],
+        question_requirements=["Ask for a tweet.", "Ask for JSON."],
     )
     pairs = select_pairs(template.questions, template.question_requirements, 5, seed=0)
-    assert [p.sample for p in pairs] == [0, 0, 1, 1, 2]
+    assert [p.draw for p in pairs] == [0, 0, 1, 1, 2]
     prompts = [question_prompt(FactsModeSettings(), template, pair) for pair in pairs]
     assert len(set(prompts)) == 5
     assert "variation 2" in prompts[2] and "variation" not in prompts[0]
@@ -137,8 +137,9 @@ def test_acknowledgement_openers_are_spotted(answer: str, acknowledged: bool) ->
 
 
 def test_ft_and_text_rows() -> None:
-    assert ft_row("Q?", "A.", None) == {"messages": [{"role": "user", "content": "Q?"},
-                                                      {"role": "assistant", "content": "A."}]}
+    assert ft_row("Q?", "A.", None) == {
+        "messages": [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}]
+    }
     assert ft_row("Q?", "A.", "Be brief.")["messages"][0] == {"role": "system", "content": "Be brief."}
     assert text_row("A.", None) == {"text": "A."} and text_row("A.", "<DOCTAG>") == {"text": "<DOCTAG> A."}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from synthgen.handler import run
+from synthgen.tools.handler import run
 from tests.fake_openai import FakeOpenAI, Reply, last_user_text, questions_with_latency
 
 CONTEXT = """# Moon Guide
@@ -28,14 +28,24 @@ KEY = "sk-test-0123456789abcdef"
 
 def payload(server: FakeOpenAI, **config: Any) -> dict[str, Any]:
     """A payload for the fake server; CONTEXT makes two chunks."""
-    return {"context": CONTEXT, "config": {"model": "openai_compatible", "api_base": server.url,
-                                           "min_chunk_size": 50, **config}}
+    return {
+        "context": CONTEXT,
+        "config": {"model": "openai_compatible", "api_base": server.url, "min_chunk_size": 50, **config},
+    }
 
 
 def test_queries_payload_returns_the_fair_forge_response(fake_openai: FakeOpenAI) -> None:
     fake_openai.responder = questions_with_latency(0)
-    response = run(payload(fake_openai, num_queries=2, language="spanish", assistant_id="docs-bot",
-                           litellm_model="openai/served-name", seed_examples=["How far is it?"]))
+    response = run(
+        payload(
+            fake_openai,
+            num_queries=2,
+            language="spanish",
+            assistant_id="docs-bot",
+            litellm_model="openai/served-name",
+            seed_examples=["How far is it?"],
+        )
+    )
     assert response["success"] is True, response
     assert (response["total_datasets"], response["total_batches"]) == (1, 4)  # 2 chunks x 2 queries
     [dataset] = response["datasets"]
@@ -76,8 +86,10 @@ def test_random_strategy_gives_one_dataset_per_sample(fake_openai: FakeOpenAI) -
         ({"context": "# Hi", "connector": {}}, "payload.connector is not accepted"),
         ({"context": "# Hi", "config": {"model": "nope"}}, "config.model 'nope' is neither an option of conf/model"),
         ({"context": "# Hi", "config": {"model": "qwen/qwen3-32b"}}, "config.litellm_model"),
-        ({"context": "# Hi", "config": {"min_chunk_size": 500, "max_chunk_size": 300}},
-         "min_chunk_size (500) must not exceed max_chunk_size (300)"),
+        (
+            {"context": "# Hi", "config": {"min_chunk_size": 500, "max_chunk_size": 300}},
+            "min_chunk_size (500) must not exceed max_chunk_size (300)",
+        ),
         ({"context": "# Hi", "config": {"max_chunk_size": 0}}, "loader.max_chunk_size: Input should be greater than 0"),
         ({"context": "# Hi", "config": {"num_queries": "many"}}, "config.num_queries: Input should be a valid integer"),
         ({"context": "# Hi", "config": {"num_samples": 2}}, "config.num_samples needs config.strategy='random'"),
@@ -111,11 +123,14 @@ def test_a_key_in_the_payload_is_refused_without_echoing_it() -> None:
     assert KEY not in json.dumps(response)
 
 
-def test_the_environment_key_never_reaches_the_response(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_key_never_reaches_the_response(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", KEY)
     # A provider that rejects the key quotes it back, as some do.
     fake_openai.responder = lambda request: Reply(
-        status=401, body=json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}", "type": "invalid_request_error"}})
+        status=401,
+        body=json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}", "type": "invalid_request_error"}}),
     )
     rejected = run(payload(fake_openai))
     assert rejected["success"] is False and "rejected the API key" in rejected["error"]
@@ -131,13 +146,19 @@ def test_the_environment_key_never_reaches_the_response(fake_openai: FakeOpenAI,
 
 def test_module_reads_a_payload_on_stdin_and_prints_the_response(fake_openai: FakeOpenAI) -> None:
     fake_openai.responder = questions_with_latency(0)
-    ok = subprocess.run([sys.executable, "-m", "synthgen.handler"], input=json.dumps(payload(fake_openai, num_queries=1)),
-                        capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(
+        [sys.executable, "-m", "synthgen.handler"],
+        input=json.dumps(payload(fake_openai, num_queries=1)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stderr
     response = json.loads(ok.stdout)
     assert (response["success"], response["total_datasets"], response["total_batches"]) == (True, 1, 2)
-    bad = subprocess.run([sys.executable, "-m", "synthgen.handler"], input="{not json", capture_output=True, text=True,
-                         timeout=300)
+    bad = subprocess.run(
+        [sys.executable, "-m", "synthgen.handler"], input="{not json", capture_output=True, text=True, timeout=300
+    )
     assert bad.returncode == 1 and json.loads(bad.stdout)["error"].startswith("stdin is not JSON")
 
 

@@ -39,13 +39,24 @@ def test_a_joblib_sweep_runs_jobs_in_worker_processes_and_summarises_them(
     sweep = tmp_path / "sweep"
     args = fake_args(fake_openai, doc, tmp_path / "unused")
     args[0] = "model=openai_compatible,claude"  # claude fails in its worker: no ANTHROPIC_API_KEY
-    result = run_cli("-m", *args, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
-                     cwd=tmp_path, env={"ANTHROPIC_API_KEY": None})
+    result = run_cli(
+        "-m",
+        *args,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+        env={"ANTHROPIC_API_KEY": None},
+    )
     assert "Joblib.Parallel(n_jobs=2," in result.stdout  # Hydra logs to stdout
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     done, failed = read_summary(sweep)
     assert (done["overrides"], done["status"], done["kept"], done["calls"]) == (
-        "model=openai_compatible", "completed", "9", "3")
+        "model=openai_compatible",
+        "completed",
+        "9",
+        "3",
+    )
     assert (failed["overrides"], failed["status"]) == ("model=claude", "failed")
     assert "needs ANTHROPIC_API_KEY" in failed["error"]
     assert len(read_jsonl(sweep / "0" / "datasets.jsonl")) == 1
@@ -59,9 +70,14 @@ def test_a_ray_sweep_on_a_local_cluster(fake_openai: FakeOpenAI, doc: Path, tmp_
     ray_tmp = tempfile.mkdtemp(prefix="synthgen-ray-")
     try:
         result = run_cli(
-            "-m", *fake_args(fake_openai, doc, tmp_path / "unused"), "model.name=first,second",
-            "hydra/launcher=ray_local", "hydra.launcher.ray.init.num_cpus=2",
-            f"hydra.launcher.ray.init._temp_dir={ray_tmp}", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+            "-m",
+            *fake_args(fake_openai, doc, tmp_path / "unused"),
+            "model.name=first,second",
+            "hydra/launcher=ray_local",
+            "hydra.launcher.ray.init.num_cpus=2",
+            f"hydra.launcher.ray.init._temp_dir={ray_tmp}",
+            f"hydra.sweep.dir={sweep}",
+            cwd=tmp_path,
             env={"HOME": str(tmp_path / "home")},  # Ray writes ~/.ray/auth_token: not into the real home
         )
     finally:
@@ -70,5 +86,7 @@ def test_a_ray_sweep_on_a_local_cluster(fake_openai: FakeOpenAI, doc: Path, tmp_
     assert "Started a local Ray instance" in result.stderr and "(_run_job pid=" in result.stdout + result.stderr
     rows = read_summary(sweep)
     assert [(row["overrides"], row["status"], row["kept"]) for row in rows] == [
-        ("model.name=first", "completed", "9"), ("model.name=second", "completed", "9")]
+        ("model.name=first", "completed", "9"),
+        ("model.name=second", "completed", "9"),
+    ]
     assert sum(int(row["calls"]) for row in rows) == len(fake_openai.requests) > 0

@@ -25,8 +25,14 @@ def test_local_model_generates_a_dataset_with_answers(tmp_path: Path) -> None:
     source = tmp_path / "kettle.md"
     source.write_text(DOC)
     out = tmp_path / "run"
-    result = run_cli(f"source={source}", "mode.num_queries_per_chunk=2", "mode.answers=true",
-                     "model.max_tokens=160", f"hydra.run.dir={out}", cwd=tmp_path)
+    result = run_cli(
+        f"source={source}",
+        "mode.num_queries_per_chunk=2",
+        "mode.answers=true",
+        "model.max_tokens=160",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     [dataset] = read_jsonl(out / "datasets.jsonl")

@@ -16,17 +16,16 @@ import litellm
 import pytest
 from pydantic import BaseModel, Field
 
-from synthgen.errors import UserError
-from synthgen.local_model import (
+from synthgen.core.errors import UserError
+from synthgen.core.paths import cache_dir
+from synthgen.models.providers.local.handler import (
     DEFAULT_LOCAL_MODEL,
     LOCAL_PROVIDER,
-    cache_dir,
     close_local_model,
     register_local_provider,
-    resolve_model_path,
 )
-from synthgen.local_model.weights import _default_parts, assemble
-from synthgen.settings import LocalModelSettings
+from synthgen.models.providers.local.options import LocalModelSettings
+from synthgen.models.providers.local.weights import _default_parts, assemble, resolve_model_path
 
 # ---------------------------------------------------------------- weights
 
@@ -161,9 +160,7 @@ class Questions(BaseModel):
 
 QUESTIONS_SCHEMA = {
     "type": "object",
-    "properties": {
-        "questions": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 4}
-    },
+    "properties": {"questions": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 4}},
     "required": ["questions"],
     "additionalProperties": False,
 }

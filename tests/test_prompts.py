@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.errors import UserError
-from synthgen.prompts import PROMPTS_DIR, render_prompt
+from synthgen.core.errors import UserError
+from synthgen.pipelines.prompts import PROMPTS_DIR, render_prompt
 
 HOSTILE = (
     "Config uses {{ user.name }} and {% if x %}yes{% endif %} and {# note #}.\n"
@@ -18,8 +18,14 @@ HOSTILE = (
 
 def _render(prompt: str, text: str) -> str:
     return render_prompt(
-        prompt, count=2, language="german", seed_examples=["Wie geht das?"], written=[],
-        document="doc.md", header="Guide > Install", text=text,
+        prompt,
+        count=2,
+        language="german",
+        seed_examples=["Wie geht das?"],
+        written=[],
+        document="doc.md",
+        header="Guide > Install",
+        text=text,
     )
 
 
@@ -32,8 +38,13 @@ def test_hostile_document_text_reaches_the_prompt_unchanged(prompt: str) -> None
 
 def test_answer_prompt_carries_history_and_question() -> None:
     rendered = render_prompt(
-        "answer.j2", language="english", document="d.md", header="", text=HOSTILE,
-        history=[{"query": "What is {{ x }}?", "answer": "It is {% y %}."}], question="And {{ z }}?",
+        "answer.j2",
+        language="english",
+        document="d.md",
+        header="",
+        text=HOSTILE,
+        history=[{"query": "What is {{ x }}?", "answer": "It is {% y %}."}],
+        question="And {{ z }}?",
     )
     assert HOSTILE in rendered and "What is {{ x }}?" in rendered and "It is {% y %}." in rendered
     assert rendered.endswith("Question: And {{ z }}?")
@@ -50,7 +61,7 @@ def test_user_prompt_file_is_used_and_missing_one_is_clear(tmp_path: Path) -> No
     custom = tmp_path / "mine.j2"
     custom.write_text("{{ count }} in {{ language }}: {{ text }}")
     assert _render(str(custom), "{{ body }}") == "2 in german: {{ body }}"
-    with pytest.raises(UserError, match="prompt file not found: nope.j2"):
+    with pytest.raises(UserError, match=r"prompt file not found: nope\.j2"):
         _render("nope.j2", "x")
 
 

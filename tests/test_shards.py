@@ -13,11 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthgen.chunking import Chunk
-from synthgen.errors import UserError
-from synthgen.settings import RandomStrategySettings, SequentialStrategySettings, ShardSettings
-from synthgen.shards import shard_samples
-from synthgen.strategies import select_samples
+from synthgen.config.schema import RandomStrategySettings, SequentialStrategySettings, ShardSettings
+from synthgen.core.errors import UserError
+from synthgen.pipelines.documents.strategies import select_samples, shard_samples
+from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI
 from tests.test_cli import DOC, fake_args, fake_model
@@ -33,14 +32,20 @@ def units(samples: list) -> list[tuple[str, int, str]]:
 
 
 @given(
-    num_chunks=st.integers(1, 12), num_samples=st.integers(1, 6), per_sample=st.integers(1, 4),
-    count=st.integers(1, 8), sequential=st.booleans(),
+    num_chunks=st.integers(1, 12),
+    num_samples=st.integers(1, 6),
+    per_sample=st.integers(1, 4),
+    count=st.integers(1, 8),
+    sequential=st.booleans(),
 )
 def test_every_unit_is_in_exactly_one_shard_in_order(
     num_chunks: int, num_samples: int, per_sample: int, count: int, sequential: bool
 ) -> None:
-    strategy = SequentialStrategySettings() if sequential else RandomStrategySettings(
-        num_samples=num_samples, chunks_per_sample=per_sample, with_replacement=True)
+    strategy = (
+        SequentialStrategySettings()
+        if sequential
+        else RandomStrategySettings(num_samples=num_samples, chunks_per_sample=per_sample, with_replacement=True)
+    )
     samples = select_samples(chunks(num_chunks), strategy)
     everything = units(samples)
     shards: list[list[tuple[str, int, str]]] = []
@@ -56,8 +61,14 @@ def test_every_unit_is_in_exactly_one_shard_in_order(
 
 
 def shard_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "synthgen.merge_shards", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "synthgen.merge_shards", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def by_session(path: Path) -> dict[str, dict[str, Any]]:
@@ -69,14 +80,25 @@ def test_a_four_shard_sweep_merges_into_the_unsharded_run(fake_openai: FakeOpenA
     doc = tmp_path / "moon.md"
     doc.write_text(DOC)
     # 3 datasets of 2 chunks = 6 units; shards of 1, 2, 1, 2 units cut two datasets in two.
-    common = ["strategy=random", "strategy.num_samples=3", "strategy.chunks_per_sample=2", "mode=conversation",
-              "cache.mode=off"]
+    common = [
+        "strategy=random",
+        "strategy.num_samples=3",
+        "strategy.chunks_per_sample=2",
+        "mode=conversation",
+        "cache.mode=off",
+    ]
     whole = tmp_path / "whole"
     assert run_cli(*fake_args(fake_openai, doc, whole, *common), cwd=tmp_path).returncode == 0
     calls = len(fake_openai.requests)
     sweep = tmp_path / "sweep"
-    result = run_cli("-m", *fake_args(fake_openai, doc, tmp_path / "unused", *common), "shard.count=4",
-                     "shard.index=0,1,2,3", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    result = run_cli(
+        "-m",
+        *fake_args(fake_openai, doc, tmp_path / "unused", *common),
+        "shard.count=4",
+        "shard.index=0,1,2,3",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert len(fake_openai.requests) == 2 * calls  # every unit ran once more, in exactly one shard
     assert [len(read_jsonl(sweep / str(i) / "datasets.jsonl")) for i in range(4)] == [1, 2, 1, 1]
@@ -89,8 +111,9 @@ def test_a_four_shard_sweep_merges_into_the_unsharded_run(fake_openai: FakeOpenA
     for session, dataset in expected.items():
         assert [t["qa_id"] for t in joined[session]["conversation"]] == [t["qa_id"] for t in dataset["conversation"]]
         assert joined[session] == dataset  # context, turns and their order, builds_on links
-    stats, unsharded = (json.loads(path.read_text()) for path in (tmp_path / "merged" / "stats.json",
-                                                                 whole / "stats.json"))
+    stats, unsharded = (
+        json.loads(path.read_text()) for path in (tmp_path / "merged" / "stats.json", whole / "stats.json")
+    )
     for key in ("requested", "produced", "shortfall", "failures", "calls", "prompt_tokens", "completion_tokens"):
         assert stats[key] == unsharded[key], key
     assert stats["shards"] == 4 and stats["status"] == "completed"
@@ -101,8 +124,11 @@ def test_facts_shards_merge_and_drop_duplicates_across_shards(fake_openai: FakeO
     model.question = lambda topic, requirement, variation: "What colour is the Javan Rainforest Honeyeater?"
     assert run_in_process(fake_openai, tmp_path / "whole", "limit=4") == 0
     sweep = tmp_path / "sweep"
-    result = run_cli("-m", *fake_overrides(fake_openai, "limit=4", "shard.count=2", "shard.index=0,1",
-                                           f"hydra.sweep.dir={sweep}"), cwd=tmp_path)
+    result = run_cli(
+        "-m",
+        *fake_overrides(fake_openai, "limit=4", "shard.count=2", "shard.index=0,1", f"hydra.sweep.dir={sweep}"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert [stats_of(sweep / str(index))["kept"] for index in (0, 1)] == [1, 1]  # one of two kept per shard
     merged = shard_cli(str(sweep), "--out", str(tmp_path / "merged"), cwd=tmp_path)
@@ -122,18 +148,26 @@ def fake_shard(root: Path, name: str, index: int, count: int = 2, status: str = 
     """A shard run directory as the merge reads it: composed config, stats and outputs."""
     run = root / name
     (run / ".hydra").mkdir(parents=True)
-    settings = {"mode": "{kind: queries}", "model": "{name: m}", **config, "shard": f"{{count: {count}, index: {index}}}"}
+    settings = {
+        "mode": "{kind: queries, pipeline: synthgen.pipelines.documents.DocumentPipeline}",
+        "model": "{name: m}",
+        **config,
+        "shard": f"{{count: {count}, index: {index}}}",
+    }
     (run / ".hydra" / "config.yaml").write_text("".join(f"{key}: {value}\n" for key, value in settings.items()))
     (run / "stats.json").write_text(json.dumps({"status": status, "requested": {}, "produced": {}}))
     return run
 
 
-@pytest.mark.parametrize(("shards", "message"), [
-    ([("a", 0, {})], "shard.index=1 of shard.count=2 missing (fix: run them with -m shard.index=1"),
-    ([("a", 0, {}), ("b", 0, {}), ("c", 1, {})], "shard.index=0 appears more than once"),
-    ([("a", 0, {}), ("b", 1, {"model": "{name: other}"})], "differ in model, not only in shard.index"),
-    ([("a", 0, {}), ("b", 1, {"status": "failed"})], "is failed, not completed (fix: rerun it"),
-])
+@pytest.mark.parametrize(
+    ("shards", "message"),
+    [
+        ([("a", 0, {})], "shard.index=1 of shard.count=2 missing (fix: run them with -m shard.index=1"),
+        ([("a", 0, {}), ("b", 0, {}), ("c", 1, {})], "shard.index=0 appears more than once"),
+        ([("a", 0, {}), ("b", 1, {"model": "{name: other}"})], "differ in model, not only in shard.index"),
+        ([("a", 0, {}), ("b", 1, {"status": "failed"})], "is failed, not completed (fix: rerun it"),
+    ],
+)
 def test_merge_refuses_an_incomplete_or_mixed_set_of_shards(
     shards: list[tuple[str, int, dict[str, str]]], message: str, tmp_path: Path
 ) -> None:
@@ -148,20 +182,25 @@ def test_merge_refuses_an_incomplete_or_mixed_set_of_shards(
 
 def test_merge_usage_errors_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    for args, message in (([str(tmp_path / "empty")], "required: --out"),
-                          ([str(tmp_path / "empty"), "--out", "x"], "no synthgen run in"),
-                          ([str(tmp_path / "nowhere"), "--out", "x"], "not a directory")):
+    for args, message in (
+        ([str(tmp_path / "empty")], "required: --out"),
+        ([str(tmp_path / "empty"), "--out", "x"], "no synthgen run in"),
+        ([str(tmp_path / "nowhere"), "--out", "x"], "not a directory"),
+    ):
         result = shard_cli(*args, cwd=tmp_path)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         [line] = result.stderr.strip().splitlines()
         assert line.startswith("synthgen.merge_shards: error:") and message in line, line
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    (["shard.count=2", "shard.index=2"], "shard: index (2) must be smaller than count (2)"),
-    (["shard.count=0"], "shard.count: Input should be greater than or equal to 1"),
-    (["shard.count=4", "shard.index=0"], "shard.index=0 of shard.count=4 has no work: the job has only 3"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["shard.count=2", "shard.index=2"], "shard: index (2) must be smaller than count (2)"),
+        (["shard.count=0"], "shard.count: Input should be greater than or equal to 1"),
+        (["shard.count=4", "shard.index=0"], "shard.index=0 of shard.count=4 has no work: the job has only 3"),
+    ],
+)
 def test_bad_shard_settings_are_one_clear_line_recorded_in_stats(
     overrides: list[str], message: str, fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
@@ -179,8 +218,9 @@ def test_bad_shard_settings_are_one_clear_line_recorded_in_stats(
 
 def test_a_copied_shard_is_refused_and_a_path_given_twice_is_one_shard(tmp_path: Path) -> None:
     run = fake_shard(tmp_path / "sweep", "0", 0, count=1)
-    (run / "datasets.jsonl").write_text(json.dumps(
-        {"session_id": "s", "context": "x", "conversation": [{"qa_id": "q"}]}) + "\n")
+    (run / "datasets.jsonl").write_text(
+        json.dumps({"session_id": "s", "context": "x", "conversation": [{"qa_id": "q"}]}) + "\n"
+    )
     shutil.copytree(run, tmp_path / "copy")
     result = shard_cli(str(tmp_path / "sweep"), str(tmp_path / "copy"), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 2 and "shard.index=0 appears more than once" in result.stderr

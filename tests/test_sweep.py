@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from synthgen.config import CONF_DIR, to_plain
-from synthgen.settings import validate_settings
-from synthgen.sweep import COLUMNS
+from synthgen.config.schema import validate_settings
+from synthgen.config.tree import to_plain
+from synthgen.core.paths import CONF_DIR
+from synthgen.tools.sweep_summary import COLUMNS
 from tests.cli import run_cli
 from tests.fake_openai import FakeOpenAI
 from tests.test_cli import DOC, fake_args, fake_model
@@ -44,14 +45,18 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
     assert "synthgen: error: model 'claude' needs ANTHROPIC_API_KEY" in result.stderr
     assert f"synthgen: sweep of 2 jobs, 1 failed: {sweep / 'summary.md'}" in result.stderr
     done, failed = read_summary(sweep)
-    assert (done["job"], done["overrides"], done["status"], done["error"]) == ("0", "model=openai_compatible",
-                                                                              "completed", "")
+    assert (done["job"], done["overrides"], done["status"], done["error"]) == (
+        "0",
+        "model=openai_compatible",
+        "completed",
+        "",
+    )
     assert (done["requested"], done["produced"], done["kept"]) == ("9", "9", "9")
     assert (done["duplicates_removed"], done["rejected"]) == ("", "")  # document modes have neither
     assert (done["calls"], done["prompt_tokens"], done["completion_tokens"]) == ("12", "120", "60")
     assert float(done["wall_seconds"]) > 0 and float(done["cost_usd"]) >= 0
     assert (failed["job"], failed["overrides"], failed["status"]) == ("1", "model=claude", "failed")
-    assert "needs ANTHROPIC_API_KEY" in failed["error"] and failed["calls"] == ""
+    assert "needs ANTHROPIC_API_KEY" in failed["error"] and failed["calls"] == "0"  # stopped before its first call
     assert "| 1 | model=claude | failed | model 'claude' needs ANTHROPIC_API_KEY" in (sweep / "summary.md").read_text()
     assert len(fake_openai.requests) == 12  # no call was made for the failed job
 
@@ -63,13 +68,18 @@ def test_facts_jobs_map_their_counts_and_an_earlier_sweep_is_not_listed(
     verdicts = itertools.count()
     model.verdict = lambda kind, output: (kind == "question" or next(verdicts) % 2 == 1, "not in the style asked")
     sweep = tmp_path / "sweep"
-    result = run_cli("-m", *fake_overrides(fake_openai, "limit=6", "model.name=alpha,beta,gamma",
-                                           f"hydra.sweep.dir={sweep}"), cwd=tmp_path)
+    result = run_cli(
+        "-m",
+        *fake_overrides(fake_openai, "limit=6", "model.name=alpha,beta,gamma", f"hydra.sweep.dir={sweep}"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     rows = read_summary(sweep)
     assert [(row["job"], row["overrides"], row["status"]) for row in rows] == [
-        ("0", "model.name=alpha", "completed"), ("1", "model.name=beta", "completed"),
-        ("2", "model.name=gamma", "completed")]
+        ("0", "model.name=alpha", "completed"),
+        ("1", "model.name=beta", "completed"),
+        ("2", "model.name=gamma", "completed"),
+    ]
     for row in rows:
         stats = json.loads((sweep / row["job"] / "stats.json").read_text())
         assert row["requested"] == "6" and row["produced"] == str(stats["generated"])
@@ -78,8 +88,9 @@ def test_facts_jobs_map_their_counts_and_an_earlier_sweep_is_not_listed(
         assert int(row["kept"]) + int(row["rejected"]) == 6
     assert sum(int(row["rejected"]) for row in rows) > 0  # the judge turned some answers down
 
-    result = run_cli("-m", *fake_overrides(fake_openai, "limit=6", "model.name=beta", f"hydra.sweep.dir={sweep}"),
-                     cwd=tmp_path)
+    result = run_cli(
+        "-m", *fake_overrides(fake_openai, "limit=6", "model.name=beta", f"hydra.sweep.dir={sweep}"), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     [row] = read_summary(sweep)  # jobs 1 and 2 of the first sweep are still on disk, not in this summary
     assert (row["job"], row["status"], row["calls"]) == ("0", "completed", "0")
@@ -98,8 +109,9 @@ def test_a_single_run_writes_no_summary(fake_openai: FakeOpenAI, tmp_path: Path)
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_composes_validates_and_declares_its_sweep(experiment: str) -> None:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        params = compose(config_name="config", overrides=[f"experiment={experiment}"],
-                         return_hydra_config=True).hydra.sweeper.params
+        params = compose(
+            config_name="config", overrides=[f"experiment={experiment}"], return_hydra_config=True
+        ).hydra.sweeper.params
         settings = validate_settings(to_plain(compose(config_name="config", overrides=[f"experiment={experiment}"])))
     assert params, f"{experiment} declares no hydra.sweeper.params"
     if experiment == "compare_models_facts":
@@ -122,5 +134,6 @@ def test_an_experiment_runs_the_sweep_it_declares(fake_openai: FakeOpenAI, tmp_p
     assert result.returncode == 0, result.stderr
     rows = read_summary(sweep)
     assert [(row["overrides"], row["status"]) for row in rows] == [
-        (f"shard.index={index}", "dry_run") for index in range(4)]
+        (f"shard.index={index}", "dry_run") for index in range(4)
+    ]
     assert not fake_openai.requests

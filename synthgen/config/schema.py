@@ -1,0 +1,257 @@
+"""Typed, validated settings: the composed Hydra config after pydantic checks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from hydra.utils import get_class
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from synthgen.config.tree import group_options
+from synthgen.core.errors import UserError
+
+Target = TypeVar("Target", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base for settings: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSettings(Strict):
+    """One model reached through litellm. A `model` option names its provider class with `_target_`
+    (a subclass in synthgen/models/providers/ that adds its own fields and call hooks)."""
+
+    name: str
+    model: str
+    api_base: str | None = None
+    api_key_env: str | None = None
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    max_tokens: int = Field(1024, ge=1)
+    max_concurrency: int = Field(8, ge=1)
+    timeout: float = Field(60.0, gt=0)
+    retries: int = Field(4, ge=0)
+    backoff_base: float = Field(1.0, ge=0)
+    backoff_max: float = Field(30.0, ge=0)
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
+    structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+    llm_judge: bool = True
+
+
+class LoaderSettings(Strict):
+    """What every loader has: the file suffixes it picks up from directories and globs. A `loader` option names
+    its class with `_target_` (a subclass in synthgen/sources/ that adds its own fields and splits documents)."""
+
+    extensions: list[str] = Field(default_factory=lambda: [".md", ".markdown", ".txt"])
+
+
+class SequentialStrategySettings(Strict):
+    """All chunks, in order, in one dataset."""
+
+    kind: Literal["sequential"] = "sequential"
+
+
+class RandomStrategySettings(Strict):
+    """num_samples datasets of chunks_per_sample chunks drawn with a seed."""
+
+    kind: Literal["random"] = "random"
+    num_samples: int = Field(5, ge=1)
+    chunks_per_sample: int = Field(3, ge=1)
+    seed: int = 42
+    with_replacement: bool = False
+
+
+StrategySettings = Annotated[SequentialStrategySettings | RandomStrategySettings, Field(discriminator="kind")]
+
+
+class DocumentModeSettings(Strict):
+    """What both document-grounded modes share."""
+
+    pipeline: str = "synthgen.pipelines.documents.DocumentPipeline"
+
+    language: str = Field("english", min_length=1)
+    assistant_id: str = Field("synthgen-assistant", min_length=1)
+    seed_examples: list[str] = Field(default_factory=list)
+    answers: bool = False
+    answer_prompt: str = "answer.j2"
+    max_top_up_calls: int = Field(2, ge=0)
+
+
+class QueriesModeSettings(DocumentModeSettings):
+    """Independent questions per chunk."""
+
+    kind: Literal["queries"] = "queries"
+    num_queries_per_chunk: int = Field(3, ge=1)
+    prompt: str = "queries.j2"
+
+
+class ConversationModeSettings(DocumentModeSettings):
+    """One coherent multi-turn conversation per chunk."""
+
+    kind: Literal["conversation"] = "conversation"
+    num_turns: int = Field(3, ge=1)
+    prompt: str = "conversation.j2"
+
+
+class FactsValidationSettings(Strict):
+    """Facts mode checks: an LLM compliance judge and a deterministic inclusion check."""
+
+    model: str | None = Field(None, min_length=1)
+    temperature: float | None = Field(0.0, ge=0.0, le=2.0)
+    judge_questions: bool = True
+    judge_answers: bool = True
+    inclusion_check: Literal["exact", "case_insensitive", "key_terms"] = "key_terms"
+    key_term_coverage: float = Field(0.8, gt=0.0, le=1.0)
+
+
+class FactsModeSettings(Strict):
+    """Fine-tuning data that teaches the fact of `fact_template`: `limit` question/answer items."""
+
+    kind: Literal["facts"] = "facts"
+    pipeline: str = "synthgen.pipelines.facts.FactsPipeline"
+    seed: int = 0
+    question_prompt: str = "fact_question.j2"
+    answer_prompt: str = "fact_answer.j2"
+    validation_prompt: str = "fact_validation.j2"
+    near_duplicate_threshold: float = Field(0.95, gt=0.0, le=1.0)
+    system_prompt: str | None = None
+    doc_tag: str | None = None
+    validation: FactsValidationSettings = Field(default_factory=FactsValidationSettings)
+
+
+ModeSettings = Annotated[
+    QueriesModeSettings | ConversationModeSettings | FactsModeSettings, Field(discriminator="kind")
+]
+
+
+class FactTemplate(BaseModel):
+    """One fact to teach (a `fact_template` config option)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fact_name: str = Field(min_length=1)
+    given_fact: str = Field(min_length=1)
+    specific_information_to_always_include: str = Field(min_length=1)
+    questions: list[str] = Field(min_length=1)
+    question_requirements: list[str] = Field(min_length=1)
+
+    @field_validator("fact_name", "given_fact", "specific_information_to_always_include")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("questions", "question_requirements")
+    @classmethod
+    def _distinct_non_blank(cls, values: list[str]) -> list[str]:
+        stripped = [value.strip() for value in values]
+        if not all(stripped):
+            raise ValueError("entries must not be blank")
+        repeated = sorted({value for value in stripped if stripped.count(value) > 1})
+        if repeated:
+            raise ValueError(f"entries must be distinct, repeated: {repeated[0]!r}")
+        return stripped
+
+
+class CacheSettings(Strict):
+    """The persistent call cache shared by every run on the machine."""
+
+    mode: Literal["use", "refresh", "off"] = "use"
+    path: str | None = None
+
+
+class ShardSettings(Strict):
+    """This job runs shard `index` of `count`: one contiguous block of the work units."""
+
+    count: int = Field(1, ge=1)
+    index: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _index_in_range(self) -> ShardSettings:
+        if self.index >= self.count:
+            raise ValueError(f"index ({self.index}) must be smaller than count ({self.count}): shards are 0..count-1")
+        return self
+
+
+class Settings(Strict):
+    """The whole validated run configuration."""
+
+    source: str | list[str]
+    model: ModelSettings
+    loader: LoaderSettings
+    strategy: StrategySettings
+    mode: ModeSettings
+    fact_template: FactTemplate | None = None
+    limit: int | None = Field(None, ge=1)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    max_cost_usd: float | None = Field(None, gt=0)
+    dry_run: bool = False
+    shard: ShardSettings = Field(default_factory=ShardSettings)
+
+
+_TAGS = {"sequential", "random", "queries", "conversation", "facts"}  # discriminated unions add them to the location
+
+
+def describe(error: ValidationError, prefix: str = "") -> str:
+    """One line per problem, each naming the setting to fix (`prefix` is the group of a `_target_` option)."""
+    lines = []
+    for item in error.errors():
+        loc = [prefix] if prefix else []
+        loc += [str(p) for p in item["loc"] if not isinstance(p, int)]
+        if len(loc) > 1 and loc[1] in _TAGS:
+            loc.pop(1)
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{'.'.join(loc) or 'config'}: {message}")
+    return "; ".join(lines)
+
+
+def instantiate_target(group: str, data: Any, base: type[Target]) -> Target:
+    """The option of `group` validated as the class its `_target_` names, which must subclass `base`."""
+    if not isinstance(data, dict) or not isinstance(data.get("_target_"), str):
+        raise UserError(
+            f"{group}: the option has no `_target_` naming its class (fix: add `_target_: package.module.Class`, "
+            f"e.g. `defaults: [<a bundled {group} option>, _self_]`)"
+        )
+    target = data["_target_"]
+    try:
+        cls = get_class(target)
+    except Exception as error:  # Hydra wraps ImportError and AttributeError alike
+        cause = error.__cause__ or error
+        raise UserError(
+            f"{group}._target_: cannot import {target} ({type(cause).__name__}: {str(cause).splitlines()[0]}) "
+            "(fix: correct the path, or install the package that defines it)"
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise UserError(
+            f"{group}._target_: {target} is not a {base.__module__}.{base.__name__} "
+            f"(fix: subclass {base.__name__} in {target.rsplit('.', 1)[0]})"
+        )
+    try:
+        return cls.model_validate({key: value for key, value in data.items() if key != "_target_"})
+    except ValidationError as error:
+        raise UserError(
+            f"invalid config: {describe(error, group)} (fix the value on the command line or in conf/)"
+        ) from None
+
+
+def validate_settings(raw: dict[str, Any]) -> Settings:
+    """Validate a plain config dict, turning pydantic errors into one clear UserError."""
+    model = instantiate_target("model", raw.get("model"), ModelSettings)
+    loader = instantiate_target("loader", raw.get("loader"), LoaderSettings)
+    try:
+        settings = Settings.model_validate({**raw, "model": model, "loader": loader})
+    except ValidationError as error:
+        raise UserError(f"invalid config: {describe(error)} (fix the value on the command line or in conf/)") from None
+    uses_template = isinstance(settings.mode, FactsModeSettings)
+    if uses_template and settings.fact_template is None:
+        options = ", ".join(group_options("fact_template"))
+        raise UserError(f"mode=facts needs a fact template (fix: add fact_template=NAME, one of: {options})")
+    if not uses_template and settings.fact_template is not None:
+        raise UserError(
+            f"fact_template={settings.fact_template.fact_name} is set but mode={settings.mode.kind} does not use it "
+            "(fix: add mode=facts, or drop fact_template)"
+        )
+    return settings

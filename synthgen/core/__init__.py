@@ -1,0 +1,1 @@
+"""What every layer shares: errors, stable ids, secret redaction, JSONL files, text normalisation, paths."""

@@ -1,1 +1,0 @@
-"""Synthetic fact data for fine-tuning (`mode=facts`): fact template → questions → answers → validation."""

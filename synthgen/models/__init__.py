@@ -1,0 +1,1 @@
+"""The one model client (litellm), the call cache, structured output, pricing, and providers/."""

@@ -1,0 +1,80 @@
+"""The provider extension point: a `model` option's class, with the hooks the client calls around litellm."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from synthgen.config.schema import ModelSettings
+from synthgen.core.errors import UserError
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never download the price map
+_OWN_SERVERS = ("openai", "hosted_vllm")  # OpenAI-compatible servers at api_base need no OPENAI_API_KEY
+
+
+def import_litellm() -> Any:
+    """Import litellm on first use: it takes seconds to import and only a model call or a price needs it."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+class LiteLLMModel(ModelSettings):
+    """Any model litellm reaches by its model string (`openai/gpt-4.1`, `ollama_chat/llama3.2`, ...).
+
+    Subclasses add their own fields and override the hooks; the client calls nothing provider-specific.
+    """
+
+    def register(self) -> None:
+        """Make the model callable through litellm (custom providers register their handler); once per process."""
+
+    def check_ready(self) -> None:
+        """Fail before the first model call if litellm does not know the model or its API key is missing."""
+        litellm = import_litellm()
+        try:
+            _, provider, _, _ = litellm.get_llm_provider(self.model, api_base=self.api_base)
+        except Exception:
+            raise UserError(
+                f"unknown model '{self.model}': litellm does not know its provider "
+                "(fix: set model.model to '<provider>/<model>', e.g. 'openai/gpt-4.1')"
+            ) from None
+        if self.api_key_env is not None or (self.api_base is not None and provider in _OWN_SERVERS):
+            return  # a server of the user's own: its key, if any, comes from api_key_env
+        missing = litellm.validate_environment(model=self.model, api_base=self.api_base).get("missing_keys", [])
+        if missing:
+            raise UserError(
+                f"model '{self.name}' needs {', '.join(missing)} in the environment "
+                f"(fix: export {missing[0]}=... or choose another model, e.g. model=local)"
+            )
+
+    def call_kwargs(self, draw: int, extra_data: dict[str, Any] | None) -> dict[str, Any]:
+        """Provider-specific litellm arguments of one call (keyed in the call cache, except `api_key`).
+
+        `draw` numbers independent draws of one prompt; `extra_data` is the call's context for agents.
+        """
+        return {"api_key": os.environ.get(self.api_key_env) or "not-needed"} if self.api_key_env else {}
+
+    def price(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """litellm's price for the tokens, None when the model has no known price."""
+        litellm = import_litellm()
+        try:
+            prompt_cost, completion_cost = litellm.cost_per_token(
+                model=self.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+            )
+        except Exception:  # litellm raises for models missing from its price map
+            return None
+        return float(prompt_cost + completion_cost)
+
+    def close(self) -> None:
+        """Free what the provider holds in this process (the embedded model's weights); idempotent."""
+
+
+def as_provider(settings: ModelSettings) -> LiteLLMModel:
+    """The validated `model` option as a provider, or a UserError naming the fix."""
+    if not isinstance(settings, LiteLLMModel):
+        raise UserError(
+            f"model: {type(settings).__module__}.{type(settings).__name__} is not a provider "
+            "(fix: subclass synthgen.models.providers.base.LiteLLMModel)"
+        )
+    return settings

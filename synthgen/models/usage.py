@@ -1,0 +1,49 @@
+"""Model usage per stage: calls, cache hits, retries, tokens, cost and wall time, as the client counts them."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StageStats:
+    """Counters of one pipeline stage."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    repairs: int = 0
+    failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+
+    def mark(self) -> None:
+        """Note that work of this stage is happening now (first and last activity bound its wall time)."""
+        now = time.monotonic()
+        self.started = now if self.started is None else self.started
+        self.finished = now
+
+    @property
+    def wall_seconds(self) -> float:
+        return 0.0 if self.started is None or self.finished is None else self.finished - self.started
+
+
+@dataclass(kw_only=True)
+class Usage:
+    """The counters of every stage, created on first use."""
+
+    stages: dict[str, StageStats] = field(default_factory=lambda: defaultdict(StageStats))
+
+    @property
+    def cost_usd(self) -> float:
+        """Spend so far over every stage."""
+        return sum(s.cost_usd for s in self.stages.values())
+
+    def stage(self, name: str) -> StageStats:
+        """The counters of stage `name`, created on first use."""
+        return self.stages[name]

@@ -1,0 +1,1 @@
+"""Pipelines, looked up by `mode.pipeline`: documents/ (test sets) and facts/ (fine-tuning data)."""

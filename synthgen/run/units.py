@@ -1,0 +1,120 @@
+"""The unit runner both pipelines share: units run concurrently, a failed unit is recorded and the run goes on.
+
+It owns failures.jsonl, the progress bar, the budget stop (units left unstarted are counted as skipped), and the
+run's two unhappy endings: the budget ran out, or every unit failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+from synthgen.core.errors import BudgetExceeded, BudgetExhausted, NothingProduced, UserError
+from synthgen.core.jsonl import JsonlOutput
+from synthgen.core.secrets import redact
+from synthgen.run.stats import RunStats
+
+Unit = TypeVar("Unit")
+Result = TypeVar("Result")
+
+
+class UnitFailed(Exception):
+    """A model call of a unit failed for good: the unit goes to failures.jsonl with `fields`."""
+
+    def __init__(self, stage: str, error: Exception, **fields: Any) -> None:
+        super().__init__(str(error))
+        self.stage, self.error, self.fields = stage, error, fields
+
+
+async def guarded(stage: str, call: Awaitable[Result], **fields: Any) -> Result:
+    """Await a model call; a unit-level error becomes UnitFailed, run-level ones (UserError, budget) pass."""
+    try:
+        return await call
+    except (UserError, BudgetExhausted):
+        raise
+    except Exception as error:  # a failed unit is recorded and the run goes on
+        raise UnitFailed(stage, error, **fields) from error
+
+
+class UnitRunner:
+    """Runs a pipeline's units with `each`, records failures, and ends the run with `finish`."""
+
+    def __init__(self, out_dir: Path, stats: RunStats) -> None:
+        self.stats = stats
+        self.failures = JsonlOutput(out_dir / "failures.jsonl", fresh=True)
+        self._progress: tqdm | None = None
+
+    async def each(
+        self,
+        units: Sequence[Unit],
+        work: Callable[[Unit], Awaitable[Result]],
+        *,
+        desc: str,
+        total: int | None = None,
+    ) -> list[Result | None]:
+        """`work` on every unit concurrently; results in the units' order, None for a failed or skipped unit.
+
+        The progress bar counts units, or, when `total` is given, what the work reports with `advance`.
+        A UserError (a fatal model error, a broken prompt) stops every unit and is raised as itself.
+        """
+        size = len(units) if total is None else total
+        with tqdm(total=size, unit="unit", desc=desc, disable=None) as progress:  # shown on a terminal only
+            self._progress = progress
+
+            async def one(unit: Unit) -> Result | None:
+                try:
+                    return await work(unit)
+                except UnitFailed as failure:
+                    self.record(failure)
+                except BudgetExhausted:
+                    self.stats.skipped += 1  # left unfinished, so a rerun with more budget completes it
+                finally:
+                    if total is None:
+                        progress.update(1)
+                return None
+
+            try:
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(one(unit)) for unit in units]
+            except* UserError as errors:
+                raise errors.exceptions[0] from None
+            finally:
+                self._progress = None
+        return [task.result() for task in tasks]
+
+    def advance(self, count: int = 1) -> None:
+        """Move the progress bar of the running `each` by `count`."""
+        if self._progress is not None:
+            self._progress.update(count)
+
+    def record(self, failure: UnitFailed) -> None:
+        """Write a failed unit to failures.jsonl (its error redacted) and count it."""
+        self.stats.failures += 1
+        self.stats.stage(failure.stage).failures += 1
+        self.failures.write(
+            {
+                **failure.fields,
+                "stage": failure.stage,
+                "error_type": type(failure.error).__name__,
+                "error": redact(str(failure.error))[:2000],
+            }
+        )
+
+    def finish(self, *, produced: int, what: str, max_cost_usd: float | None, empty: str | None = None) -> None:
+        """Close failures.jsonl; raise BudgetExceeded if units were skipped, NothingProduced if nothing was made.
+
+        Nothing made is an error when units failed, or always when the pipeline gives its `empty` explanation.
+        """
+        self.failures.close()
+        if self.stats.skipped:
+            raise BudgetExceeded.after(max_cost_usd, self.stats.cost_usd, self.stats.skipped, what)
+        if produced == 0 and (self.failures.count or empty):
+            raise NothingProduced(
+                empty
+                or f"every unit failed ({self.failures.count} failures, see {self.failures.path}) "
+                "(fix: check the model settings and the errors listed there, then rerun)"
+            )
