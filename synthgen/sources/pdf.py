@@ -1,9 +1,9 @@
-"""PDF to Markdown, one page at a time (pdfminer.six layout analysis).
+"""PDF to Markdown, page by page (pdfminer.six layout analysis).
 
-Text boxes keep pdfminer's reading order. Boxes set in a clearly larger font than the body text become ATX
-headers (the largest size is `#`), running headers and footers (the same text in the top or bottom line of
-several pages, page numbers ignored) are dropped, and body lines that Markdown would read as a header or a code fence
-are escaped, so the pages chunk like any Markdown file.
+Text boxes keep pdfminer's reading order. Text set in a clearly larger font than the body becomes an ATX
+header (the largest size is `#`); running headers and footers (the same text in the top or bottom line of
+several pages, page numbers aside) are dropped; body lines that Markdown would read as a header or a code
+fence are escaped. So the pages chunk like any Markdown file.
 """
 
 from __future__ import annotations
