@@ -10,7 +10,7 @@ LAUNCHERS := $(VENV)/.synthgen-launchers
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet -e '.[local,documents,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
