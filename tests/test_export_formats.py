@@ -121,6 +121,16 @@ def test_hf_card_language_follows_the_rows_or_the_option(tmp_path: Path) -> None
     assert card_header(run / "export/hf/README.md")["language"] == ["de", "en"]
 
 
+def test_hf_names_a_row_that_does_not_fit_the_schema(tmp_path: Path) -> None:
+    run = document_run(tmp_path / "run")
+    rows = (run / "datasets.jsonl").read_text().replace('"chunk_index": 1', '"chunk_index": "one"', 1)
+    (run / "datasets.jsonl").write_text(rows)
+
+    with pytest.raises(UserError, match=r"does not fit the hf documents schema \(.*'one'.*\) \(fix: ") as caught:
+        HuggingFaceExporter().write(run)
+    assert "\n" not in str(caught.value) and not (run / "export").exists()
+
+
 # --- ragas and deepeval ----------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -79,6 +80,8 @@ def test_a_run_without_quality_json_says_which_figures_are_missing(tmp_path: Pat
     content = write_report(run, sample_size=2).read_text(encoding="utf-8")
 
     assert content.count("not recorded (no `") == 7 and "<svg" not in content
+    (run / "quality.json").write_text(json.dumps({"kept_by_type": ["factual"], "similarities": [0.2, "high"]}))
+    assert write_report(run).read_text(encoding="utf-8").count("not recorded (no `") == 7
     assert (
         "Where does the blue honeyeater nest, case 0?" in content and "case 2?" in content and "case 1?" not in content
     )

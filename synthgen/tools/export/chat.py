@@ -48,7 +48,8 @@ class Chat:
 
 
 def collect_chats(runs: list[Run], *, system_prompt: str | None, include_context: bool) -> tuple[list[Chat], int]:
-    """Every run's chats in file order, and the number of questions left out for lack of an answer.
+    """Every run's chats in file order, and the number of questions left out for lack of an answer (or, for a
+    facts item, for lack of a user/assistant pair in its ft.jsonl row).
 
     `system_prompt` and `include_context` apply to document runs; facts items keep the system message they
     were generated with.
@@ -56,7 +57,9 @@ def collect_chats(runs: list[Run], *, system_prompt: str | None, include_context
     chats: list[Chat] = []
     skipped = 0
     for run in runs:
-        chats.extend(_fact_chat(run, item) for item in run.facts)
+        fact_chats = [_fact_chat(run, item) for item in run.facts]
+        chats += [chat for chat in fact_chats if chat.turns]
+        skipped += sum(1 for chat in fact_chats if not chat.turns)
         for session in run.sessions:
             group = f"{run.name}/{session.get('session_id')}"
             context = session.get("context") if include_context else None
@@ -102,6 +105,21 @@ class ChatExporter(ExporterOptions):
         return [directory / f"{part}.jsonl" for part in parts]
 
 
+class PromptedChatExporter(ChatExporter):
+    """A chat format with a system prompt and, optionally, each document session's context.
+
+    `system_prompt` starts every document chat; `include_context` adds the session's context (the chunk text
+    the questions were written from), so the model learns to answer from a given context.
+    """
+
+    system_prompt: str | None = None
+    include_context: bool = False
+
+    def collect(self, runs: list[Run]) -> tuple[list[Chat], int]:
+        """The runs' chats with this exporter's system prompt and context setting."""
+        return collect_chats(runs, system_prompt=self.system_prompt, include_context=self.include_context)
+
+
 def _fact_chat(run: Run, item: FactItem) -> Chat:
     system = next((m["content"] for m in item.messages if m.get("role") == "system"), None)
     turns = _pairs([m for m in item.messages if m.get("role") != "system"])
@@ -128,18 +146,3 @@ def _pairs(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     users = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
     assistants = [str(m.get("content", "")) for m in messages if m.get("role") == "assistant"]
     return list(zip(users, assistants))
-
-
-class PromptedChatExporter(ChatExporter):
-    """A chat format with a system prompt and, optionally, each document session's context.
-
-    `system_prompt` starts every document chat; `include_context` adds the session's context (the chunk text
-    the questions were written from), so the model learns to answer from a given context.
-    """
-
-    system_prompt: str | None = None
-    include_context: bool = False
-
-    def collect(self, runs: list[Run]) -> tuple[list[Chat], int]:
-        """The runs' chats with this exporter's system prompt and context setting."""
-        return collect_chats(runs, system_prompt=self.system_prompt, include_context=self.include_context)

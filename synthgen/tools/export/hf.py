@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pyarrow
 from datasets import Dataset, Features, are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 from pydantic import Field
 
@@ -49,14 +50,12 @@ class HuggingFaceExporter(ExporterOptions):
     def write(self, run_dir: Path, out_dir: Path | None = None) -> list[Path]:
         """The Parquet files, Arrow directories and README.md; returns their paths."""
         runs = find_runs(run_dir)
+        tables = {config: table for config in TABLES if (table := _table(run_dir, config, runs)) is not None}
+        if not tables:
+            raise UserError(f"{run_dir} has no kept items to export (fix: export a run that produced items)")
         directory = self.output_dir(run_dir, out_dir)
         written: list[Path] = []
-        configs: list[CardConfig] = []
-        for config, (features, rows_of) in TABLES.items():
-            rows = [row for run in runs for row in rows_of(run)]
-            if not rows:
-                continue
-            table = Dataset.from_list(rows, features=features)
+        for config, table in tables.items():
             parquet = directory / config / "train.parquet"
             parquet.parent.mkdir(parents=True, exist_ok=True)
             with _quiet():
@@ -67,9 +66,7 @@ class HuggingFaceExporter(ExporterOptions):
                     shutil.rmtree(arrow, ignore_errors=True)
                     table.save_to_disk(str(arrow))
                     written.append(arrow)
-            configs.append(CardConfig(config, len(rows), parquet.relative_to(directory).as_posix()))
-        if not configs:
-            raise UserError(f"{run_dir} has no kept items to export (fix: export a run that produced items)")
+        configs = [CardConfig(config, len(table), f"{config}/train.parquet") for config, table in tables.items()]
         card = directory / "README.md"
         card.write_text(
             render_card(
@@ -83,6 +80,21 @@ class HuggingFaceExporter(ExporterOptions):
             encoding="utf-8",
         )
         return [*written, card]
+
+
+def _table(run_dir: Path, config: str, runs: list[Run]) -> Dataset | None:
+    """The `config` table of every run (None if it has no rows); a value of the wrong type is a UserError."""
+    features, rows_of = TABLES[config]
+    rows = [row for run in runs for row in rows_of(run)]
+    if not rows:
+        return None
+    try:
+        return Dataset.from_list(rows, features=features)
+    except (pyarrow.ArrowException, TypeError, ValueError) as error:
+        raise UserError(
+            f"{run_dir}: a row does not fit the hf {config} schema ({' '.join(str(error).split())[:300]}) "
+            "(fix: correct that row; the schema is synthgen.tools.export.hf_features)"
+        ) from None
 
 
 @contextmanager

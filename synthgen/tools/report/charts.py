@@ -34,7 +34,7 @@ def quality_charts(runs: list[Run], colours: dict[str, str]) -> list[Chart]:
     """Every chart of CHARTS for the runs that recorded its data; a chart no run recorded says so."""
     charts = []
     for number, (key, title, kind) in enumerate(CHARTS):
-        series: dict[str, Any] = {run.name: run.quality[key] for run in runs if run.quality.get(key)}
+        series: dict[str, Any] = {run.name: run.quality[key] for run in runs if _drawable(run.quality.get(key))}
         if not series:
             charts.append(Chart(title, "", f"not recorded (no `{key}` in quality.json)"))
             continue
@@ -54,3 +54,9 @@ def quality_charts(runs: list[Run], colours: dict[str, str]) -> list[Chart]:
             )
         charts.append(Chart(title, svg))
     return charts
+
+
+def _drawable(value: Any) -> bool:
+    """A non-empty count mapping (category -> number) or list of numbers; anything else is not drawn."""
+    numbers = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return bool(numbers) and all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers)
