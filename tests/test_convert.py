@@ -16,9 +16,9 @@ from PIL import Image
 from pptx import Presentation
 from pypdf import PdfReader, PdfWriter
 
-from synthgen.chunking.markdown import markdown_sections
-from synthgen.errors import UserError
+from synthgen.core.errors import UserError
 from synthgen.sources.convert import SUPPORTED_SUFFIXES, Converted, convert_file, pages_of
+from synthgen.sources.markdown import markdown_sections
 from synthgen.sources.pdf import pdf_pages_markdown
 
 REAL_PDF = Path(__file__).parent / "data" / "shared-mime-info-spec.pdf"

@@ -16,7 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from synthgen.errors import UserError
+from synthgen.core.errors import UserError
 from synthgen.sources.pdf import pdf_pages_markdown
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".pdf", ".docx", ".pptx", ".xlsx", ".html", ".htm", ".epub")

@@ -20,7 +20,7 @@ from pdfminer.high_level import extract_pages
 from pdfminer.layout import LTChar, LTPage, LTTextBox, LTTextLine
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
-from synthgen.errors import UserError
+from synthgen.core.errors import UserError
 
 _HEADING_RATIO = 1.15  # a heading's font is at least this much larger than the body font
 _HEADING_MAX_CHARS = 200
