@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synthgen-installed
 LAUNCHERS := $(VENV)/.synthgen-launchers
+CHECKERS := $(VENV)/.synthgen-checkers
 
 .PHONY: install run test lint bench clean
 
@@ -30,7 +31,12 @@ lint: install
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-test: lint $(LAUNCHERS)
+# ragas and deepeval, so the tests load the ragas and deepeval exports with the libraries themselves.
+$(CHECKERS): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[export-check]'
+	touch $(CHECKERS)
+
+test: lint $(LAUNCHERS) $(CHECKERS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

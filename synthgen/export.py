@@ -2,7 +2,7 @@
 
 import sys
 
-from synthgen.tools.export.command import main
+from synthgen.outputs.export.command import main
 
 if __name__ == "__main__":
     sys.exit(main())

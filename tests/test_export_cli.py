@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.tools.export.command import main
+from synthgen.outputs.export.command import main
 from tests.run_dirs import document_run, facts_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def test_a_format_can_be_a_yaml_file_with_its_own_options(tmp_path: Path) -> Non
     run = document_run(tmp_path / "run", sessions=10)
     config = tmp_path / "held_out.yaml"
     config.write_text(
-        "_target_: synthgen.tools.export.alpaca.AlpacaExporter\nsplit: {validation: 0.2, seed: 3}\n", encoding="utf-8"
+        "_target_: synthgen.outputs.export.alpaca.AlpacaExporter\nsplit: {validation: 0.2, seed: 3}\n", encoding="utf-8"
     )
 
     assert main([str(run), "--to", str(config)]) == 0

@@ -19,17 +19,17 @@ import pytest
 import yaml
 
 from synthgen.core.errors import UserError
-from synthgen.tools.export import build_exporter
-from synthgen.tools.export.alpaca import AlpacaExporter
-from synthgen.tools.export.deepeval import DeepEvalExporter
-from synthgen.tools.export.hf import HuggingFaceExporter
-from synthgen.tools.export.hf_features import DOCUMENT_FEATURES, FACT_FEATURES
-from synthgen.tools.export.openai import OpenAIChatExporter
-from synthgen.tools.export.ragas import RagasExporter
-from synthgen.tools.export.run_files import AGENTIC_DEFAULTS
-from synthgen.tools.export.sharegpt import ShareGPTExporter
-from synthgen.tools.export.split import Split
-from synthgen.tools.export.text import TextExporter
+from synthgen.outputs.export import build_exporter
+from synthgen.outputs.export.alpaca import AlpacaExporter
+from synthgen.outputs.export.deepeval import DeepEvalExporter
+from synthgen.outputs.export.hf import HuggingFaceExporter
+from synthgen.outputs.export.hf_features import DOCUMENT_FEATURES, FACT_FEATURES
+from synthgen.outputs.export.openai import OpenAIChatExporter
+from synthgen.outputs.export.ragas import RagasExporter
+from synthgen.outputs.export.run_files import AGENTIC_DEFAULTS
+from synthgen.outputs.export.sharegpt import ShareGPTExporter
+from synthgen.outputs.export.split import Split
+from synthgen.outputs.export.text import TextExporter
 from tests.run_dirs import SECRET_API_KEY, context_text, document_run, facts_run
 
 
@@ -319,14 +319,14 @@ def test_every_shipped_config_builds_its_exporter(name: str) -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"_target_": "synthgen.tools.export.openai.OpenAIChatExporter", "spilt": 0.1}, r"spilt: Extra inputs"),
+        ({"_target_": "synthgen.outputs.export.openai.OpenAIChatExporter", "spilt": 0.1}, r"spilt: Extra inputs"),
         (
-            {"_target_": "synthgen.tools.export.text.TextExporter", "split": {"validation": 2}},
+            {"_target_": "synthgen.outputs.export.text.TextExporter", "split": {"validation": 2}},
             r"split.validation: Input",
         ),
         (
-            {"_target_": "synthgen.tools.export.nope.Missing"},
-            r"cannot create it \(Error loading .*No module named 'synthgen.tools.export.nope'",
+            {"_target_": "synthgen.outputs.export.nope.Missing"},
+            r"cannot create it \(Error loading .*No module named 'synthgen.outputs.export.nope'",
         ),
         ({"_target_": "pathlib.Path"}, r"is not an exporter"),
         ({"split": None}, r"has no `_target_`"),

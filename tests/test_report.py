@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from synthgen.core.errors import UserError
-from synthgen.tools.report import write_report, write_sweep_report
-from synthgen.tools.report.__main__ import main as report_main
-from synthgen.tools.report.highlight import Quote, highlight
+from synthgen.outputs.report import write_report, write_sweep_report
+from synthgen.outputs.report.command import main as report_main
+from synthgen.outputs.report.highlight import Quote, highlight
 from tests.run_dirs import SECRET_API_KEY, document_run, facts_run
 
 CHROMIUM = shutil.which("chromium")
@@ -120,7 +120,7 @@ def test_the_report_command_picks_run_or_sweep(tmp_path: Path, capsys: pytest.Ca
 
     out, err = capsys.readouterr()
     assert out.split() == [str(tmp_path / "sweep/a/report.html"), str(tmp_path / "sweep/report.html")]
-    assert err.startswith(f"synthgen.tools.report: error: not a directory: {tmp_path / 'nothing'} (fix: ")
+    assert err.startswith(f"synthgen.report: error: not a directory: {tmp_path / 'nothing'} (fix: ")
     assert err.count("\n") == 1
 
 

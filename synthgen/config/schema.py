@@ -189,6 +189,8 @@ class Settings(Strict):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     max_cost_usd: float | None = Field(None, gt=0)
     dry_run: bool = False
+    report: bool = True
+    export: dict[str, dict[str, Any]] = Field(default_factory=dict)
     shard: ShardSettings = Field(default_factory=ShardSettings)
 
 

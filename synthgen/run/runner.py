@@ -19,6 +19,8 @@ from synthgen.core.secrets import redact
 from synthgen.models.cache import CallCache
 from synthgen.models.client import ModelClient
 from synthgen.models.providers.base import as_provider
+from synthgen.outputs.export.base import build_exporter, export_run
+from synthgen.outputs.report.page import write_report
 from synthgen.run.dry_run import write_plan
 from synthgen.run.pipeline import pipeline_class
 
@@ -51,6 +53,7 @@ def execute_job(cfg: DictConfig, out_dir: Path) -> None:
     provider = as_provider(settings.model)
     pipeline_type = pipeline_class(settings.mode.pipeline)
     stats = pipeline_type.stats_type(model=settings.model.name, mode=settings.mode.kind)
+    exporters = [build_exporter(options) for options in settings.export.values()]  # bad options fail before any call
     out_dir.mkdir(parents=True, exist_ok=True)
     cache: CallCache | None = None
     try:
@@ -73,6 +76,9 @@ def execute_job(cfg: DictConfig, out_dir: Path) -> None:
         if cache is not None:
             cache.close()
         provider.close()
+    export_run(out_dir, exporters)
+    if settings.report:
+        write_report(out_dir)
     summary = stats.to_dict()
     produced = ", ".join(f"{count} {kind}" for kind, count in summary["produced"].items()) or "nothing"
     log.info(

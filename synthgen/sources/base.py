@@ -20,6 +20,7 @@ class Chunk:
     header_path: tuple[str, ...]  # e.g. ("Guide", "Install"); () before any header and for plain text
     text: str
     index: int  # 0-based position within its document
+    pages: tuple[int, ...] = ()  # PDF pages the chunk's text comes from; () for sources without pages
 
     @property
     def header(self) -> str:
@@ -51,6 +52,18 @@ class Loader(LoaderSettings, ABC):
         """Every chunk of every document of `source`, lazily."""
         for document in self.documents(source):
             yield from self.split(document)
+
+    def skipped(self) -> list[SkippedFile]:
+        """The files `chunks` passed over as unreadable (a loader that skips bad files lists them here)."""
+        return []
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A source file a loader could not read, and why (one line naming the fix)."""
+
+    document: str
+    error: UserError
 
 
 def as_loader(settings: LoaderSettings) -> Loader:

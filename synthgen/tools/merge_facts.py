@@ -24,9 +24,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from synthgen.core.command_line import OneLineParser
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl, write_jsonl
-from synthgen.tools.command_line import OneLineParser
 
 JOB_FILES = ("records.jsonl", "ft.jsonl", "text.jsonl")
 

@@ -26,10 +26,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from synthgen.core.command_line import OneLineParser
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl, write_json, write_jsonl
 from synthgen.run.pipeline import pipeline_class
-from synthgen.tools.command_line import OneLineParser
 
 RUN_ONLY = ("cache", "max_cost_usd")  # a shard rerun with a higher budget or a refreshed cache still belongs
 

@@ -8,17 +8,17 @@ from pathlib import Path
 import jinja2
 
 from synthgen.core.errors import UserError
-from synthgen.tools.export.run_files import Run, find_runs
-from synthgen.tools.export.summary import (
+from synthgen.outputs.export.run_files import Run, find_runs
+from synthgen.outputs.export.summary import (
     answered_count,
     cost_figures,
     format_value,
     quality_figures,
     question_count,
 )
-from synthgen.tools.report.charts import quality_charts
-from synthgen.tools.report.figures import run_colours
-from synthgen.tools.report.items import FactView, SessionView, fact_sample, session_sample
+from synthgen.outputs.report.charts import quality_charts
+from synthgen.outputs.report.figures import run_colours
+from synthgen.outputs.report.items import FactView, SessionView, fact_sample, session_sample
 
 TEMPLATE = "report.html.j2"
 REPORT = "report.html"

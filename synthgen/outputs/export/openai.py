@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from synthgen.tools.export.chat import Chat, PromptedChatExporter
+from synthgen.outputs.export.chat import Chat, PromptedChatExporter
 
 
 class OpenAIChatExporter(PromptedChatExporter):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from synthgen.tools.export.chat import Chat, ChatExporter
+from synthgen.outputs.export.chat import Chat, ChatExporter
 
 
 class TextExporter(ChatExporter):

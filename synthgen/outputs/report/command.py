@@ -1,7 +1,7 @@
 """Write report.html for an earlier run or sweep.
 
 Usage:
-    python -m synthgen.tools.report DIR [--sample N]
+    python -m synthgen.report DIR [--sample N]
 
 DIR is a run directory (the report goes to DIR/report.html) or a directory above several runs, such as a
 Hydra multirun sweep (one page comparing the jobs, DIR/report.html).
@@ -14,15 +14,15 @@ import sys
 from pathlib import Path
 
 from synthgen.core.errors import UserError
-from synthgen.tools.command_line import OneLineParser
-from synthgen.tools.export.run_files import find_runs
-from synthgen.tools.report.page import write_report, write_sweep_report
+from synthgen.core.command_line import OneLineParser
+from synthgen.outputs.export.run_files import find_runs
+from synthgen.outputs.report.page import write_report, write_sweep_report
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
     parser = OneLineParser(
-        prog="python -m synthgen.tools.report",
+        prog="python -m synthgen.report",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         write = write_report if single else write_sweep_report
         path = write(args.directory) if args.sample is None else write(args.directory, sample_size=args.sample)
     except UserError as error:
-        print(f"synthgen.tools.report: error: {error}", file=sys.stderr)
+        print(f"synthgen.report: error: {error}", file=sys.stderr)
         return error.exit_code
     print(path)
     return 0

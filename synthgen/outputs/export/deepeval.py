@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from synthgen.tools.export.evaluation import EvaluationExporter, provenance
-from synthgen.tools.export.run_files import Turn
+from synthgen.outputs.export.evaluation import EvaluationExporter, provenance
+from synthgen.outputs.export.run_files import Turn
 
 
 class DeepEvalExporter(EvaluationExporter):

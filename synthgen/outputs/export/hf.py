@@ -21,10 +21,10 @@ from datasets import Dataset, Features, are_progress_bars_disabled, disable_prog
 from pydantic import Field
 
 from synthgen.core.errors import UserError
-from synthgen.tools.export.base import ExporterOptions
-from synthgen.tools.export.card import CardConfig, render_card
-from synthgen.tools.export.hf_features import DOCUMENT_FEATURES, FACT_FEATURES, document_rows, fact_rows
-from synthgen.tools.export.run_files import Run, find_runs
+from synthgen.outputs.export.base import ExporterOptions
+from synthgen.outputs.export.card import CardConfig, render_card
+from synthgen.outputs.export.hf_features import DOCUMENT_FEATURES, FACT_FEATURES, document_rows, fact_rows
+from synthgen.outputs.export.run_files import Run, find_runs
 
 TABLES: dict[str, tuple[Features, Callable[[Run], list[dict[str, Any]]]]] = {
     "documents": (DOCUMENT_FEATURES, document_rows),
@@ -93,7 +93,7 @@ def _table(run_dir: Path, config: str, runs: list[Run]) -> Dataset | None:
     except (pyarrow.ArrowException, TypeError, ValueError) as error:
         raise UserError(
             f"{run_dir}: a row does not fit the hf {config} schema ({' '.join(str(error).split())[:300]}) "
-            "(fix: correct that row; the schema is synthgen.tools.export.hf_features)"
+            "(fix: correct that row; the schema is synthgen.outputs.export.hf_features)"
         ) from None
 
 

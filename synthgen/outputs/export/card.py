@@ -14,8 +14,8 @@ import jinja2
 import langcodes
 import yaml
 
-from synthgen.tools.export.run_files import Run
-from synthgen.tools.export.summary import answered_count, cost_figures, quality_figures, question_count
+from synthgen.outputs.export.run_files import Run
+from synthgen.outputs.export.summary import answered_count, cost_figures, quality_figures, question_count
 
 log = logging.getLogger("synthgen.export")
 TEMPLATE = Path(__file__).with_name("card.md.j2")

@@ -4,6 +4,6 @@ Each format is a small pydantic class (its fields are the options) configured in
 and created with `build_exporter(cfg)` (Hydra `instantiate`); `export_run(run_dir, exporters)` writes them.
 """
 
-from synthgen.tools.export.base import Exporter, ExporterOptions, build_exporter, export_run
+from synthgen.outputs.export.base import Exporter, ExporterOptions, build_exporter, export_run
 
 __all__ = ["Exporter", "ExporterOptions", "build_exporter", "export_run"]

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import write_jsonl
-from synthgen.tools.export.base import ExporterOptions
-from synthgen.tools.export.run_files import Turn, find_runs, turns
+from synthgen.outputs.export.base import ExporterOptions
+from synthgen.outputs.export.run_files import Turn, find_runs, turns
 
 log = logging.getLogger("synthgen.export")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from datasets import Features, List, Value
 
-from synthgen.tools.export.run_files import FactItem, Run
+from synthgen.outputs.export.run_files import FactItem, Run
 
 EVIDENCE = {"quote": Value("string"), "chunk_id": Value("string"), "score": Value("float64")}
 AGENTIC = {

@@ -8,8 +8,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from synthgen.tools.export.run_files import Run, Turn, session_turns
-from synthgen.tools.report.highlight import Quote, highlight
+from synthgen.outputs.export.run_files import Run, Turn, session_turns
+from synthgen.outputs.report.highlight import Quote, highlight
 
 QUESTION_EVIDENCE, ANSWER_EVIDENCE = "evidence", "answer-evidence"
 

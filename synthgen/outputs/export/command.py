@@ -18,9 +18,9 @@ from pathlib import Path
 
 from synthgen.core.errors import UserError
 from synthgen.core.paths import CONF_DIR
-from synthgen.tools.command_line import OneLineParser
-from synthgen.tools.export import Exporter, build_exporter, export_run
-from synthgen.tools.export.run_files import load_yaml
+from synthgen.core.command_line import OneLineParser
+from synthgen.outputs.export import Exporter, build_exporter, export_run
+from synthgen.outputs.export.run_files import load_yaml
 
 EXPORT_CONF_DIR = CONF_DIR / "export"
 

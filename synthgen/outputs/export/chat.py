@@ -16,9 +16,9 @@ from typing import Any
 
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import write_jsonl
-from synthgen.tools.export.base import ExporterOptions
-from synthgen.tools.export.run_files import FactItem, Run, find_runs
-from synthgen.tools.export.split import Split, split_by_group
+from synthgen.outputs.export.base import ExporterOptions
+from synthgen.outputs.export.run_files import FactItem, Run, find_runs
+from synthgen.outputs.export.split import Split, split_by_group
 
 log = logging.getLogger("synthgen.export")
 

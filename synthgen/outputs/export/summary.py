@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthgen.tools.export.run_files import Run
+from synthgen.outputs.export.run_files import Run
 
 # (key in quality.json, label, format): share = percentage, float = 3 decimals, int = thousands separators.
 QUALITY_FIGURES = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from synthgen.tools.export.run_files import Run
-from synthgen.tools.report.figures import bar_chart, histogram
+from synthgen.outputs.export.run_files import Run
+from synthgen.outputs.report.figures import bar_chart, histogram
 
 
 @dataclass(frozen=True)
