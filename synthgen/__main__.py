@@ -38,5 +38,21 @@ def main(cfg: DictConfig) -> None:
         logging.getLogger("synthgen").exception("job %s failed", hydra_config.job.num)
 
 
-if __name__ == "__main__":
+QUIET_FLAGS = ("--quiet", "-q")
+# `--quiet`: nothing on the console but errors (the job log keeps everything).
+QUIET_OVERRIDES = (
+    "quiet=true",
+    "+hydra.job_logging.handlers.console.level=ERROR",
+    "hydra.hydra_logging.root.level=ERROR",
+)
+
+
+def cli() -> None:
+    """The `synthgen` command: `main` with `--quiet` turned into the overrides that mean it."""
+    if any(flag in sys.argv[1:] for flag in QUIET_FLAGS):
+        sys.argv = [sys.argv[0], *(arg for arg in sys.argv[1:] if arg not in QUIET_FLAGS), *QUIET_OVERRIDES]
     main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -190,6 +190,7 @@ class Settings(Strict):
     max_cost_usd: float | None = Field(None, gt=0)
     dry_run: bool = False
     report: bool = True
+    quiet: bool = False
     export: dict[str, dict[str, Any]] = Field(default_factory=dict)
     shard: ShardSettings = Field(default_factory=ShardSettings)
 

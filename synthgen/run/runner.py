@@ -23,6 +23,7 @@ from synthgen.outputs.export.base import build_exporter, export_run
 from synthgen.outputs.report.page import write_report
 from synthgen.run.dry_run import write_plan
 from synthgen.run.pipeline import pipeline_class
+from synthgen.run.summary import summary_table
 
 log = logging.getLogger("synthgen")
 
@@ -80,6 +81,9 @@ def execute_job(cfg: DictConfig, out_dir: Path) -> None:
     if settings.report:
         write_report(out_dir)
     summary = stats.to_dict()
+    if not settings.quiet:
+        quality = out_dir / "quality.json"
+        print(summary_table(summary, json.loads(quality.read_text(encoding="utf-8")) if quality.is_file() else None))
     produced = ", ".join(f"{count} {kind}" for kind, count in summary["produced"].items()) or "nothing"
     log.info(
         "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs",

@@ -43,8 +43,9 @@ async def guarded(stage: str, call: Awaitable[Result], **fields: Any) -> Result:
 class UnitRunner:
     """Runs a pipeline's units with `each`, records failures, and ends the run with `finish`."""
 
-    def __init__(self, out_dir: Path, stats: RunStats) -> None:
+    def __init__(self, out_dir: Path, stats: RunStats, *, quiet: bool = False) -> None:
         self.stats = stats
+        self.quiet = quiet
         self.failures = JsonlOutput(out_dir / "failures.jsonl", fresh=True)
         self._progress: tqdm | None = None
 
@@ -62,7 +63,8 @@ class UnitRunner:
         A UserError (a fatal model error, a broken prompt) stops every unit and is raised as itself.
         """
         size = len(units) if total is None else total
-        with tqdm(total=size, unit="unit", desc=desc, disable=None) as progress:  # shown on a terminal only
+        # Shown on a terminal only, with the run's counts so far (kept, rejected, failed) beside it.
+        with tqdm(total=size, unit="unit", desc=desc, disable=True if self.quiet else None) as progress:
             self._progress = progress
 
             async def one(unit: Unit) -> Result | None:
@@ -75,6 +77,7 @@ class UnitRunner:
                 finally:
                     if total is None:
                         progress.update(1)
+                    progress.set_postfix(self._counts(), refresh=False)
                 return None
 
             try:
@@ -90,6 +93,11 @@ class UnitRunner:
         """Move the progress bar of the running `each` by `count`."""
         if self._progress is not None:
             self._progress.update(count)
+
+    def _counts(self) -> dict[str, int]:
+        """What the progress bar shows beside the bar."""
+        counts = {name: value for name, value in self.stats.counts().items() if name not in ("requested", "produced")}
+        return {**counts, "failed": self.stats.failures}
 
     def record(self, failure: UnitFailed) -> None:
         """Write a failed unit to failures.jsonl (its error redacted) and count it."""

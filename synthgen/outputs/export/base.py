@@ -60,7 +60,9 @@ def build_exporter(config: Any) -> Exporter:
             f"export {target}: cannot create it ({reason}) (fix: check `_target_` and its options)"
         ) from None
     if not isinstance(exporter, Exporter):
-        raise UserError(f"export {target} is not an exporter (fix: point `_target_` at a synthgen.outputs.export class)")
+        raise UserError(
+            f"export {target} is not an exporter (fix: point `_target_` at a synthgen.outputs.export class)"
+        )
     return exporter
 
 

@@ -16,9 +16,9 @@ import logging
 import sys
 from pathlib import Path
 
+from synthgen.core.command_line import OneLineParser
 from synthgen.core.errors import UserError
 from synthgen.core.paths import CONF_DIR
-from synthgen.core.command_line import OneLineParser
 from synthgen.outputs.export import Exporter, build_exporter, export_run
 from synthgen.outputs.export.run_files import load_yaml
 

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from synthgen.core.errors import UserError
 from synthgen.core.command_line import OneLineParser
+from synthgen.core.errors import UserError
 from synthgen.outputs.export.run_files import find_runs
 from synthgen.outputs.report.page import write_report, write_sweep_report
 

@@ -39,7 +39,7 @@ class DocumentPipeline:
         self.mode: QueriesModeSettings | ConversationModeSettings = settings.mode
         self.stats = stats
         self.datasets = JsonlOutput(out_dir / "datasets.jsonl")
-        self.units = UnitRunner(out_dir, stats)
+        self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
 
     @staticmethod
     def merge_shards(runs: list[Path], out: Path, stats: dict[str, Any], config: DictConfig) -> None:
