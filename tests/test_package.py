@@ -49,7 +49,7 @@ def test_the_wheel_carries_the_config_tree_prompts_and_examples(installed_wheel:
     for bundled in ("conf/config.yaml", "conf/model/litellm.yaml", "prompts/queries.j2", "examples/team-handbook.md"):
         assert (package / bundled).is_file(), bundled
     entry_points = next(installed_wheel.glob("synthgen-*.dist-info")) / "entry_points.txt"
-    assert "synthgen = synthgen.__main__:main" in entry_points.read_text()
+    assert "synthgen = synthgen.__main__:cli" in entry_points.read_text()
 
 
 def test_the_wheel_runs_from_any_directory(installed_wheel: Path, tmp_path: Path) -> None:
@@ -122,3 +122,72 @@ def test_a_user_config_repo_extends_bundled_options_and_plugs_in_its_own_loader(
     bad = synthgen("--config-dir", "conf", "loader=lines", "+loader.min_wrds=2", cwd=repo, pythonpath=repo)
     [error] = [line for line in bad.stderr.splitlines() if line.startswith("synthgen: error:")]
     assert bad.returncode == 2 and "loader.min_wrds" in error
+
+
+def test_a_provider_and_an_export_format_of_the_users_own(tmp_path: Path) -> None:
+    """A model option whose provider class answers in process (a litellm custom handler), and an exporter class."""
+    repo = tmp_path / "my-datasets"
+    (repo / "conf" / "model").mkdir(parents=True)
+    (repo / "conf" / "export").mkdir()
+    (repo / "conf" / "model" / "echo.yaml").write_text(
+        "defaults: [litellm, _self_]\n_target_: my_plugins.EchoModel\nname: echo\nmodel: echo/v1\n"
+        "structured_output: prompt\nprefix: 'Echo'\n"
+    )
+    (repo / "conf" / "export" / "csv.yaml").write_text(
+        "# @package export.csv\n_target_: my_plugins.CsvExporter\ndelimiter: ';'\n"
+    )
+    (repo / "my_plugins.py").write_text(
+        '"""A provider that answers in process, and an exporter writing one CSV line per question."""\n'
+        "import csv, json\n"
+        "from pathlib import Path\n"
+        "from typing import Any, ClassVar\n"
+        "import litellm\n"
+        "from litellm import CustomLLM\n"
+        "from synthgen.models.providers.base import LiteLLMModel\n"
+        "from synthgen.outputs.export.base import ExporterOptions\n"
+        "from synthgen.outputs.export.run_files import find_runs\n\n\n"
+        "class Echo(CustomLLM):\n"
+        "    async def acompletion(self, model, messages, model_response, optional_params, **kwargs):\n"
+        "        prefix = optional_params['echo_prefix']\n"
+        "        text = ' '.join(messages[-1]['content'].split('<excerpt>')[1].split()[:3])\n"
+        "        model_response.choices[0].message.content = json.dumps({'questions': [f'{prefix}: {text}?']})\n"
+        "        return model_response\n\n\n"
+        "class EchoModel(LiteLLMModel):\n"
+        "    prefix: str = 'Echo'\n\n"
+        "    def register(self) -> None:\n"
+        "        litellm.custom_provider_map = [{'provider': 'echo', 'custom_handler': Echo()}]\n\n"
+        "    def check_ready(self) -> None:\n"
+        "        pass\n\n"
+        "    def call_kwargs(self, draw: int, extra_data: dict[str, Any] | None) -> dict[str, Any]:\n"
+        "        return {'echo_prefix': self.prefix}\n\n\n"
+        "class CsvExporter(ExporterOptions):\n"
+        "    name: ClassVar[str] = 'csv'\n"
+        "    delimiter: str = ','\n\n"
+        "    def write(self, run_dir: Path, out_dir: Path | None = None) -> list[Path]:\n"
+        "        path = self.output_dir(run_dir, out_dir) / 'questions.csv'\n"
+        "        with path.open('w', newline='') as file:\n"
+        "            writer = csv.writer(file, delimiter=self.delimiter)\n"
+        "            for run in find_runs(run_dir):\n"
+        "                for session in run.sessions:\n"
+        "                    writer.writerows([turn['qa_id'], turn['query']] for turn in session['conversation'])\n"
+        "        return [path]\n"
+    )
+    (repo / "notes.md").write_text("# Pumps\n\nThe pump runs at night and rests at noon.\n")
+    result = synthgen(
+        "--config-dir",
+        "conf",
+        "model=echo",
+        "model.prefix=Why",
+        "export=[csv]",
+        "source=notes.md",
+        "mode.num_queries_per_chunk=1",
+        "report=false",
+        "cache.mode=off",
+        "hydra.run.dir=out",
+        cwd=repo,
+        pythonpath=repo,
+    )
+    assert result.returncode == 0, result.stderr
+    [row] = (repo / "out" / "export" / "csv" / "questions.csv").read_text().splitlines()
+    qa_id, question = row.split(";")
+    assert question.startswith("Why: ") and question.endswith("?") and len(qa_id) == 16
