@@ -240,6 +240,16 @@ def instantiate_target(group: str, data: Any, base: type[Target]) -> Target:
         ) from None
 
 
+def require_class(settings: BaseModel, cls: type[Target], group: str) -> Target:
+    """`settings` (a validated `_target_` option of `group`) as an instance of `cls`, or a UserError naming it."""
+    if not isinstance(settings, cls):
+        raise UserError(
+            f"{group}: {type(settings).__module__}.{type(settings).__name__} is not a {cls.__module__}.{cls.__name__} "
+            f"(fix: point {group}._target_ at a subclass of {cls.__name__})"
+        )
+    return settings
+
+
 def validate_settings(raw: dict[str, Any]) -> Settings:
     """Validate a plain config dict, turning pydantic errors into one clear UserError."""
     model = instantiate_target("model", raw.get("model"), ModelSettings)

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from synthgen.config.schema import LoaderSettings
+from synthgen.config.schema import LoaderSettings, require_class
 from synthgen.core.errors import UserError
 from synthgen.sources.files import Document, load_documents
 
@@ -68,9 +68,4 @@ class SkippedFile:
 
 def as_loader(settings: LoaderSettings) -> Loader:
     """The validated `loader` option as a Loader, or a UserError naming the fix."""
-    if not isinstance(settings, Loader):
-        raise UserError(
-            f"loader: {type(settings).__module__}.{type(settings).__name__} is not a synthgen.sources.base.Loader "
-            "(fix: subclass Loader and implement split())"
-        )
-    return settings
+    return require_class(settings, Loader, "loader")  # type: ignore[type-abstract]

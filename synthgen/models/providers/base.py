@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from synthgen.config.schema import ModelSettings
+from synthgen.config.schema import ModelSettings, require_class
 from synthgen.core.errors import UserError
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never download the price map
@@ -72,9 +72,4 @@ class LiteLLMModel(ModelSettings):
 
 def as_provider(settings: ModelSettings) -> LiteLLMModel:
     """The validated `model` option as a provider, or a UserError naming the fix."""
-    if not isinstance(settings, LiteLLMModel):
-        raise UserError(
-            f"model: {type(settings).__module__}.{type(settings).__name__} is not a provider "
-            "(fix: subclass synthgen.models.providers.base.LiteLLMModel)"
-        )
-    return settings
+    return require_class(settings, LiteLLMModel, "model")

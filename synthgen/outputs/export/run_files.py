@@ -139,7 +139,7 @@ def load_run(path: Path, name: str) -> Run:
         path=path,
         name=name,
         sessions=[normalise_session(row) for row in read_jsonl(path / "datasets.jsonl", missing_ok=True)],
-        facts=_read_facts(path),
+        facts=read_facts(path),
         stats=_read_json(path / "stats.json"),
         quality=_read_json(path / "quality.json"),
         config=_plain(config),
@@ -218,7 +218,8 @@ def _plain(config: Any) -> dict[str, Any]:
     return {str(key): value for key, value in container.items()} if isinstance(container, dict) else {}
 
 
-def _read_facts(path: Path) -> list[FactItem]:
+def read_facts(path: Path) -> list[FactItem]:
+    """The kept items of a facts run directory ([] without records.jsonl); the three files must agree."""
     if not (path / "records.jsonl").is_file():
         return []
     records, ft, text = (read_jsonl(path / name) for name in FACTS_FILES)
