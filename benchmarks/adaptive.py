@@ -1,6 +1,6 @@
 """Adaptive concurrency benchmark: throughput against a server that serves N requests at once, L seconds each.
 
-Usage: .venv/bin/python benchmarks/adaptive.py [--runs 3] [--seconds 15] [--ceiling 64]
+Usage: .venv/bin/python benchmarks/adaptive.py [--runs 3] [--seconds 15] [--ceiling 64] [--case N L ...]
 
 For each (N, L) it runs real litellm calls through an AdaptiveLimit whose ceiling is far above N (the limit
 must find N from the 429s), and the same calls through a fixed bound of exactly N (the best a user who knew N
@@ -68,12 +68,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per case; the median is reported")
     parser.add_argument("--seconds", type=float, default=15.0, help="ideal duration of one run (sets the call count)")
     parser.add_argument("--ceiling", type=int, default=64, help="the adaptive limit's ceiling (max_concurrency)")
+    parser.add_argument("--case", nargs=2, action="append", metavar=("N", "L"), help="only this N and L (repeatable)")
     args = parser.parse_args()
+    cases = [(int(slots), float(latency)) for slots, latency in args.case] if args.case else CASES
     print(
         f"{'N':>3} {'L':>5} {'calls':>5} {'ideal/s':>8} {'fixed N/s':>9} {'adaptive/s':>10} "
         f"{'adaptive/ideal':>14} {'adaptive/fixed':>14} {'429s/call':>9} {'final allowed':>13}"
     )
-    for slots, latency in CASES:
+    for slots, latency in cases:
         ideal = slots / latency
         calls = int(ideal * args.seconds)
         server = Server(slots, latency)
