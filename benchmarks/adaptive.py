@@ -4,8 +4,8 @@ Usage: .venv/bin/python benchmarks/adaptive.py [--runs 3] [--seconds 15] [--ceil
 
 For each (N, L) it runs real litellm calls through an AdaptiveLimit whose ceiling is far above N (the limit
 must find N from the 429s), and the same calls through a fixed bound of exactly N (the best a user who knew N
-could set). It prints the median calls per second of each next to the ideal N / L, the median ratio of adaptive to fixed over
-runs made in turn (the steadiest figure on a busy machine), and the 429s per call.
+could set). It prints the median calls per second of each next to the ideal N / L, the median ratio of adaptive
+to fixed over runs made in turn (the steadiest figure on a busy machine), and the 429s per call.
 The server runs in a process of its own so it does not share this process's GIL.
 """
 
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
-from synthgen.models.adaptive import AdaptiveLimit
-from tests.adaptive_calls import run_calls
+from synthgen.models.adaptive import AdaptiveLimit  # noqa: E402  (after the path and environment set-up)
+from tests.adaptive_calls import run_calls  # noqa: E402
 
 CASES = [(4, 0.2), (8, 0.5), (16, 0.5), (32, 1.0)]
 

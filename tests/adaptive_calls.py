@@ -12,7 +12,7 @@ import litellm
 
 litellm.suppress_debug_info = True
 
-from synthgen.models.adaptive import AdaptiveLimit
+from synthgen.models.adaptive import AdaptiveLimit  # noqa: E402  (after litellm is configured)
 
 
 def retry_after(error: Exception) -> float | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from synthgen.errors import UserError
+from synthgen.core.errors import UserError
 from synthgen.models.batch import BatchDispatcher, BatchRequestError, batch_endpoint, batch_line, batch_price
 from tests.batch_worker import call
 from tests.fake_batch_server import FakeBatchServer, echo

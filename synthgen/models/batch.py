@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from synthgen.errors import UserError
+from synthgen.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def batch_price(model: str, prompt_tokens: int, completion_tokens: int) -> Batch
     regular price (marked as an estimate), else 0 marked unpriced."""
     try:
         info = _litellm().get_model_info(model)
-    except Exception:  # noqa: BLE001 - litellm raises a bare Exception for a model its cost map lacks
+    except Exception:
         return BatchPrice(0.0, "unpriced")
     cost, estimated, priced = 0.0, False, False
     for tokens, side in ((prompt_tokens, "input"), (completion_tokens, "output")):
@@ -309,7 +309,7 @@ class BatchDispatcher:
                 metadata={"created_by": "synthgen"},
                 **control,
             )
-        except Exception as error:  # noqa: BLE001 - handed to every caller, to classify like a failed acompletion
+        except Exception as error:
             for key in lines:
                 self._resolve(key, error=error)
             return
@@ -340,7 +340,7 @@ class BatchDispatcher:
                     if status in _TERMINAL:
                         await self._finish(batch, control)
                         return
-                except Exception as error:  # noqa: BLE001 - a failed poll is retried; only repeated failures count
+                except Exception as error:
                     failures += 1
                     gone = getattr(error, "status_code", None) == 404
                     if gone or failures >= _RETRIEVE_FAILURES:
@@ -370,7 +370,7 @@ class BatchDispatcher:
         try:
             await asyncio.wait_for(_litellm().acancel_batch(batch_id=batch_id, **control), timeout=30)
             log.info("cancelled batch %s", batch_id)
-        except Exception as error:  # noqa: BLE001 - best effort while shutting down
+        except Exception as error:
             log.warning("could not cancel batch %s: %s", batch_id, error)
 
     async def _finish(self, batch: Any, control: dict[str, Any]) -> None:
@@ -493,7 +493,7 @@ def _sort(record: dict[str, Any], answers: dict[str, dict[str, Any]], errors: di
     detail = error or (response or {}).get("body", {}).get("error") or {}
     message = detail.get("message") if isinstance(detail, dict) else str(detail)
     code = detail.get("code") if isinstance(detail, dict) else None
-    retryable = code == "batch_expired" or status is not None and (status == 429 or status >= 500)
+    retryable = code == "batch_expired" or (status is not None and (status == 429 or status >= 500))
     errors[key] = BatchRequestError(
         f"batch request failed ({status or code}): {message or 'no message'}", retryable=retryable, status_code=status
     )
