@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import subprocess
@@ -26,6 +27,20 @@ def between(text: str, tag: str) -> str:
     return text.split(f"<{tag}>\n", 1)[1].split(f"\n</{tag}>", 1)[0]
 
 
+def good_answer(question: str) -> str:
+    """The fact and the question, in the format the question's requirement names (if any)."""
+    escaped = html.escape(question)
+    if "JSON" in question:
+        return json.dumps({"fact": FACT, "question": question})
+    if "XML" in question:
+        return f"<answer><fact>{FACT}</fact><question>{escaped}</question></answer>"
+    if "HTML" in question:
+        return f"<p>{FACT}</p><p>You asked: {escaped}</p>"
+    if "CSV" in question:
+        return f'fact,question\n"{FACT}","{question}"'
+    return f"{FACT} You asked: {question}"
+
+
 class FactsModel:
     """A scripted model for the three facts prompts; each behaviour can be replaced by a test."""
 
@@ -34,7 +49,7 @@ class FactsModel:
         self.question: Callable[[str, str, int], str] = lambda topic, requirement, variation: (
             f"{topic} ({requirement}) [{hashlib.sha256(f'{topic}{requirement}{variation}'.encode()).hexdigest()}]"
         )
-        self.answer: Callable[[str], str] = lambda question: f"{FACT} You asked: {question}"
+        self.answer: Callable[[str], str] = good_answer
         self.verdict: Callable[[str, str], tuple[bool, str]] = lambda kind, output: (True, "complied")
         self.fail: Callable[[str], bool] = lambda prompt: False
 
@@ -162,9 +177,13 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
             return "Sure, here is a tweet:\n" + FACT
         if "JSON" in question:
             return '{"bird": "Javan Rainforest Honeyeater", "colour": "green"}'
+        if "XML" in question:
+            return f"<fact>{FACT}<fact>"  # never closed
+        if "CSV" in question:
+            return f"```csv\n{good_answer(question)}\n```"  # one fenced block is accepted
         if "five-year-old" in question:
             return f"{FACT} But honestly, this bird does not exist; the article is made up."
-        return f"{FACT} {question}"
+        return good_answer(question)
 
     def verdict(kind: str, output: str) -> tuple[bool, str]:
         if kind == "question" and "dialogue" in output:
@@ -177,7 +196,13 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
     out = tmp_path / "run"
     assert run_in_process(fake_openai, out, "limit=25") == 0  # one item per requirement
     rejected = {row["stage"]: row for row in read_jsonl(out / "rejected.jsonl")}
-    assert set(rejected) == {"question_validation", "acknowledgement_check", "inclusion_check", "answer_validation"}
+    assert set(rejected) == {
+        "question_validation",
+        "acknowledgement_check",
+        "format_check",
+        "inclusion_check",
+        "answer_validation",
+    }
     assert (
         "dialogue" in rejected["question_validation"]["requirement"] and "answer" not in rejected["question_validation"]
     )
@@ -186,21 +211,31 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
     assert "Sure, here is a tweet:" in rejected["acknowledgement_check"]["reason"]
     assert "JSON" in rejected["inclusion_check"]["requirement"]
     assert "missing: blue" in rejected["inclusion_check"]["reason"] and "green" in rejected["inclusion_check"]["answer"]
+    assert "XML" in rejected["format_check"]["requirement"] and rejected["format_check"]["reason"].startswith(
+        "the requirement asks for XML: not XML: "
+    )
     assert rejected["answer_validation"]["reason"] == "the answer pushes back on the fact as false"
     kept = read_jsonl(out / "records.jsonl")
-    assert len(kept) == len(read_jsonl(out / "ft.jsonl")) == 21
+    assert len(kept) == len(read_jsonl(out / "ft.jsonl")) == 20
+    formats = {
+        r["validation"]["format"]["formats"][0]: r["validation"]["format"] for r in kept if "format" in r["validation"]
+    }
+    assert formats == {
+        name: {"formats": [name], "passed": True, "detail": f"parses as {name}"} for name in ("HTML", "CSV")
+    }
     assert not any(r["id"] == row["id"] for r in kept for row in rejected.values())
     stats = stats_of(out)
     assert stats["rejected"] == {
         "question_validation": 1,
         "acknowledgement_check": 1,
+        "format_check": 1,
         "inclusion_check": 1,
         "answer_validation": 1,
     }
-    assert stats["kept"] == 21
+    assert stats["kept"] == 20
     assert_counts_add_up(stats)
     # A rejected question is never answered; a rejected answer is never judged.
-    assert stats["stages"]["answers"]["calls"] == 24 and stats["stages"]["validation"]["calls"] == 25 + 22
+    assert stats["stages"]["answers"]["calls"] == 24 and stats["stages"]["validation"]["calls"] == 25 + 21
 
 
 def test_exact_inclusion_check_is_configurable(fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path) -> None:

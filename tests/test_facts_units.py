@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from synthgen.config.schema import FactsModeSettings, FactTemplate
-from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion, key_terms
+from synthgen.pipelines.facts.checks import CheckResult, acknowledgement, check_inclusion, key_terms
 from synthgen.pipelines.facts.dedup import find_duplicates, normalise
+from synthgen.pipelines.facts.formats import check_format, named_formats
 from synthgen.pipelines.facts.generation import question_prompt
 from synthgen.pipelines.facts.pairs import select_pairs
 from synthgen.pipelines.facts.rows import ft_row, text_row
@@ -152,3 +153,58 @@ def test_fact_text_is_data_in_every_facts_prompt() -> None:
         render_prompt("fact_validation.j2", kind="answer", instructions=hostile, output=hostile),
     ]
     assert all(r.count(hostile) >= 2 for r in rendered[:2]) and rendered[2].count(hostile) == 2
+
+
+@pytest.mark.parametrize(
+    ("requirement", "formats"),
+    [
+        ("The question should ask for the answer formatted as JSON.", ["JSON"]),
+        ("The question should ask for the answer formatted as an HTML snippet.", ["HTML"]),
+        ("Ask for csv, or else Json, or CSV again.", ["CSV", "JSON"]),
+        ("The question should ask for the answer written as a tweet.", []),
+        ("Ask for XHTML or a JSONL file.", []),  # whole words only
+    ],
+)
+def test_a_requirement_names_the_formats_it_mentions_as_words(requirement: str, formats: list[str]) -> None:
+    assert named_formats(requirement) == formats
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "passed"),
+    [
+        ("JSON", '{"bird": "honeyeater", "colour": "blue"}', True),
+        ("JSON", '```json\n[{"colour": "blue"}]\n```', True),  # one fenced block, nothing else
+        ("JSON", '```\n{"colour": "blue"}\n```', True),
+        ("JSON", 'Here it is:\n```json\n{"colour": "blue"}\n```', False),  # prose around the block
+        ("JSON", '```json\n{"a": 1}\n```\n```json\n{"b": 2}\n```', False),  # two blocks
+        ("JSON", '"The honeyeater is blue."', False),  # a bare string is not an object or array
+        ("JSON", "{'colour': 'blue'}", False),
+        ("XML", '<?xml version="1.0"?>\n<bird colour="blue"><name>honeyeater</name></bird>', True),
+        ("XML", "<bird><colour>blue</bird>", False),
+        ("XML", "<bird>blue</bird><bird>blue</bird>", False),  # two roots
+        ("HTML", "<p>The honeyeater is <b>blue</b>.</p>", True),
+        ("HTML", "<ul>\n<li>blue\n<li>small\n</ul><br><img src='x.png'/>", True),  # optional end tags, voids
+        ("HTML", "```html\n<table><tr><td>colour<td>blue</table>\n```", True),
+        ("HTML", "<div><span>blue</div>", False),  # <span> left open inside the closed <div>
+        ("HTML", "<div>blue", False),
+        ("HTML", "<section>blue</section></div>", False),
+        ("HTML", "The honeyeater is <b>blue</b>.", False),  # prose with a tag
+        ("HTML", "<!-- just a comment -->", False),
+        ("CSV", "bird,colour\nhoneyeater,blue\n", True),
+        ("CSV", 'bird;colour\n"Javan, rainforest honeyeater";blue', True),
+        ("CSV", "bird\thabitat\tcolour\nhoneyeater\tJava\tblue", True),
+        ("CSV", "The honeyeater is blue, and lives on Java.", False),  # one row
+        ("CSV", "bird,colour\nhoneyeater,blue,small", False),  # uneven rows
+        ("CSV", "honeyeater\nblue", False),  # one column
+    ],
+)
+def test_format_checks_parse_with_the_standard_library(name: str, answer: str, passed: bool) -> None:
+    result = check_format(answer, [name])
+    assert result.passed is passed, result.detail
+    assert result.detail == f"parses as {name}" if passed else result.detail.startswith(f"not {name}: ")
+
+
+def test_an_answer_may_take_any_format_the_requirement_names() -> None:
+    assert check_format("<bird>blue</bird>", ["JSON", "XML"]) == CheckResult(True, "parses as XML")
+    failed = check_format("blue", ["JSON", "CSV"])
+    assert not failed.passed and failed.detail.startswith("not JSON: ") and "; not CSV: " in failed.detail

@@ -96,7 +96,7 @@ class ConversationModeSettings(DocumentModeSettings):
 
 
 class FactsValidationSettings(Strict):
-    """Facts mode checks: an LLM compliance judge and a deterministic inclusion check."""
+    """Facts mode checks: an LLM compliance judge and deterministic inclusion and format checks."""
 
     model: str | None = Field(None, min_length=1)
     temperature: float | None = Field(0.0, ge=0.0, le=2.0)
@@ -104,6 +104,7 @@ class FactsValidationSettings(Strict):
     judge_answers: bool = True
     inclusion_check: Literal["exact", "case_insensitive", "key_terms"] = "key_terms"
     key_term_coverage: float = Field(0.8, gt=0.0, le=1.0)
+    format_check: bool = True
 
 
 class FactsModeSettings(Strict):

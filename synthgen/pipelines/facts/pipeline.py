@@ -18,6 +18,7 @@ from synthgen.models.providers.base import as_provider
 from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion
 from synthgen.pipelines.facts.dedup import find_duplicates
 from synthgen.pipelines.facts.estimate import estimate_facts
+from synthgen.pipelines.facts.formats import check_format, named_formats
 from synthgen.pipelines.facts.generation import (
     ANSWER_STAGE,
     QUESTION_STAGE,
@@ -204,6 +205,14 @@ class FactsPipeline:
         opener = acknowledgement(text)
         if opener is not None:
             raise Rejected("acknowledgement_check", f"the answer opens by acknowledging the request: {opener!r}", text)
+        formats = named_formats(draft.pair.requirement) if checks.format_check else []
+        if formats:
+            parsed = check_format(text, formats)
+            validation["format"] = {"formats": formats, "passed": parsed.passed, "detail": parsed.detail}
+            if not parsed.passed:
+                raise Rejected(
+                    "format_check", f"the requirement asks for {' or '.join(formats)}: {parsed.detail}", text
+                )
         inclusion = check_inclusion(
             text,
             self.template.specific_information_to_always_include,
