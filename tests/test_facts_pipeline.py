@@ -238,6 +238,92 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
     assert stats["stages"]["answers"]["calls"] == 24 and stats["stages"]["validation"]["calls"] == 25 + 21
 
 
+def test_rejected_answers_are_drawn_again_and_become_preference_pairs(
+    fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
+) -> None:
+    drawn: Counter[str] = Counter()
+    first_answers = {  # requirement word -> the first answer, which a deterministic check drops
+        "tweet": "Sure, here is a tweet:\n" + FACT,  # acknowledgement
+        "JSON": FACT,  # not JSON
+        "one or two lines": "It is a small green bird.",  # misses the fact
+        "five-year-old": "It is a small green bird.",  # misses the fact; the redrawn answer fails the judge
+    }
+
+    def answer(question: str) -> str:
+        drawn[question] += 1
+        if "XML" in question:
+            return f"<fact>{FACT}"  # never passes
+        first = next((text for word, text in first_answers.items() if word in question), None)
+        if first is not None and drawn[question] == 1:
+            return first
+        if "five-year-old" in question:
+            return f"{FACT} But this bird does not exist."
+        return good_answer(question)
+
+    model.answer = answer
+    model.verdict = lambda kind, output: (kind == "question" or "does not exist" not in output, "judged")
+    out = tmp_path / "run"
+    args = ("limit=25", "mode.answer_attempts=2", "mode.dpo=true", "mode.system_prompt=Be brief.")
+    assert run_in_process(fake_openai, out, *args) == 0
+    stats = stats_of(out)
+    assert (stats["kept"], stats["rejected"], stats["redrawn_answers"]) == (
+        23,
+        {"format_check": 1, "answer_validation": 1},
+        5,
+    )
+    assert_counts_add_up(stats)
+    assert stats["stages"]["answers"]["calls"] == 30 and max(drawn.values()) == 2
+
+    records = {r["requirement"]: r for r in read_jsonl(out / "records.jsonl")}
+    rescued = {req: r for req, r in records.items() if r["validation"]["attempts"] == 2}
+    assert sorted(word for word in first_answers if any(word in req for req in rescued)) == [
+        "JSON",
+        "one or two lines",
+        "tweet",
+    ]
+    assert all(r["validation"]["rejected_answers"] == [] for r in records.values() if r not in rescued.values())
+    stages = {}
+    for record in rescued.values():
+        [dropped] = record["validation"]["rejected_answers"]
+        assert dropped["draw"] == 0 and dropped["answer"] != record["answer"]
+        stages[dropped["stage"]] = record
+    assert set(stages) == {"acknowledgement_check", "format_check", "inclusion_check"}
+
+    pairs = read_jsonl(out / "dpo.jsonl")
+    assert len(pairs) == 3
+    by_question = {pair["prompt"][-1]["content"]: pair for pair in pairs}
+    for record in rescued.values():
+        pair = by_question[record["question"]]
+        assert pair == {
+            "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": record["question"]}],
+            "chosen": [{"role": "assistant", "content": record["answer"]}],
+            "rejected": [{"role": "assistant", "content": record["validation"]["rejected_answers"][0]["answer"]}],
+        }
+
+    rejected = {row["stage"]: row for row in read_jsonl(out / "rejected.jsonl")}
+    assert rejected["format_check"]["attempts"] == 2 and rejected["format_check"]["answer"] == f"<fact>{FACT}"
+    assert [a["stage"] for a in rejected["format_check"]["rejected_answers"]] == ["format_check"]
+    assert rejected["answer_validation"]["attempts"] == 2  # kept by the checks at its second draw, then judged
+    assert [a["stage"] for a in rejected["answer_validation"]["rejected_answers"]] == ["inclusion_check"]
+
+    again = tmp_path / "again"  # every draw is its own cache entry: a rerun replays both attempts
+    assert run_in_process(fake_openai, again, *args) == 0
+    assert stats_of(again)["cache_hits"] == stats["calls"] and stats_of(again)["calls"] == 0
+    assert sorted((again / "dpo.jsonl").read_text().splitlines()) == sorted(
+        (out / "dpo.jsonl").read_text().splitlines()
+    )
+
+
+def test_dpo_without_rejections_writes_an_empty_file_and_a_rerun_without_dpo_removes_it(
+    fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    assert run_in_process(fake_openai, out, "limit=3", "mode.answer_attempts=3", "mode.dpo=true") == 0
+    assert (out / "dpo.jsonl").read_text() == "" and stats_of(out)["redrawn_answers"] == 0
+    assert run_in_process(fake_openai, out, "limit=3") == 0
+    assert not (out / "dpo.jsonl").exists()
+
+
 def test_exact_inclusion_check_is_configurable(fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path) -> None:
     model.answer = lambda question: "the javan rainforest honeyeater is blue"
     out = tmp_path / "exact"
@@ -372,6 +458,10 @@ def test_a_judge_without_its_key_stops_at_its_first_call(
         (["mode=facts", "fact_template=blue_honeyeater", "mode.validation.model=gpt5"], "unknown model 'gpt5'"),
         (["mode=facts", "fact_template=blue_honeyeater", "mode.answer_prompt=nope.j2"], "prompt file not found"),
         (["mode=facts", "fact_template=blue_honeyeater", "fact_template.questions=[]"], "fact_template.questions"),
+        (
+            ["mode=facts", "fact_template=blue_honeyeater", "mode.dpo=true"],
+            "mode: dpo=true needs answer_attempts of 2 or more, not 1",
+        ),
     ],
 )
 def test_bad_facts_input_is_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:

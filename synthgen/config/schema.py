@@ -119,7 +119,18 @@ class FactsModeSettings(Strict):
     near_duplicate_threshold: float = Field(0.95, gt=0.0, le=1.0)
     system_prompt: str | None = None
     doc_tag: str | None = None
+    answer_attempts: int = Field(1, ge=1)
+    dpo: bool = False
     validation: FactsValidationSettings = Field(default_factory=FactsValidationSettings)
+
+    @model_validator(mode="after")
+    def _dpo_needs_a_second_attempt(self) -> FactsModeSettings:
+        if self.dpo and self.answer_attempts < 2:
+            raise ValueError(
+                f"dpo=true needs answer_attempts of 2 or more, not {self.answer_attempts}: a pair is an answer the "
+                "checks rejected and a later one they kept (set mode.answer_attempts=2)"
+            )
+        return self
 
 
 ModeSettings = Annotated[

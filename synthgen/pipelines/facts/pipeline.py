@@ -15,10 +15,9 @@ from synthgen.core.jsonl import JsonlOutput
 from synthgen.models.client import ModelClient
 from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
-from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion
+from synthgen.pipelines.facts.answer_checks import check_answer
 from synthgen.pipelines.facts.dedup import find_duplicates
 from synthgen.pipelines.facts.estimate import estimate_facts
-from synthgen.pipelines.facts.formats import check_format, named_formats
 from synthgen.pipelines.facts.generation import (
     ANSWER_STAGE,
     QUESTION_STAGE,
@@ -29,7 +28,7 @@ from synthgen.pipelines.facts.generation import (
 )
 from synthgen.pipelines.facts.merge import merge_fact_shards
 from synthgen.pipelines.facts.pairs import Pair, select_pairs
-from synthgen.pipelines.facts.rows import ft_row, text_row
+from synthgen.pipelines.facts.rows import dpo_row, ft_row, text_row
 from synthgen.pipelines.facts.stats import FactStats
 from synthgen.pipelines.facts.validation import STAGE as VALIDATION_STAGE
 from synthgen.pipelines.facts.validation import judge, judge_model
@@ -53,11 +52,11 @@ class Draft:
 
 
 class Rejected(Exception):
-    """The item failed a check: it goes to rejected.jsonl."""
+    """The item failed a check: it goes to rejected.jsonl with `fields` (the answer, its attempts)."""
 
-    def __init__(self, stage: str, reason: str, answer: str | None = None) -> None:
+    def __init__(self, stage: str, reason: str, **fields: Any) -> None:
         super().__init__(reason)
-        self.stage, self.reason, self.answer = stage, reason, answer
+        self.stage, self.reason, self.fields = stage, reason, fields
 
 
 class FactsPipeline:
@@ -86,6 +85,7 @@ class FactsPipeline:
         self.text = JsonlOutput(out_dir / "text.jsonl")
         self.records = JsonlOutput(out_dir / "records.jsonl")
         self.rejected = JsonlOutput(out_dir / "rejected.jsonl")
+        self.dpo = JsonlOutput(out_dir / "dpo.jsonl")
         self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
 
     @staticmethod
@@ -110,7 +110,7 @@ class FactsPipeline:
         self.client = client
         self.judge = client if self.judge_settings == client.settings else client.for_model(self.judge_settings)
         self.stats.requested["items"] = len(pairs)
-        outputs = (self.ft, self.text, self.records, self.rejected)
+        outputs = (self.ft, self.text, self.records, self.rejected, self.dpo)
         for output in outputs:  # a rerun into the same directory rebuilds every file, never appends twice
             output.path.unlink(missing_ok=True)
         model = self.settings.model.name
@@ -121,6 +121,8 @@ class FactsPipeline:
         finally:
             for output in outputs:
                 output.close()
+        if self.mode.dpo:
+            self.dpo.path.touch()  # written even when every answer passed at its first draw
         self.units.finish(
             produced=self.records.count,
             what="items",
@@ -160,9 +162,8 @@ class FactsPipeline:
             text, validation = await self._answer_and_validate(draft)
         except Rejected as rejection:
             self.stats.rejected[rejection.stage] += 1
-            extra = {} if rejection.answer is None else {"answer": rejection.answer}
             self.rejected.write(
-                {**self._provenance(draft), **extra, "stage": rejection.stage, "reason": rejection.reason}
+                {**self._provenance(draft), **rejection.fields, "stage": rejection.stage, "reason": rejection.reason}
             )
             return
         except UnitFailed as failure:
@@ -178,6 +179,9 @@ class FactsPipeline:
                 "validation": validation,
             }
         )
+        if self.mode.dpo:
+            for dropped in validation["rejected_answers"]:
+                self.dpo.write(dpo_row(draft.question, text, dropped["answer"], self.mode.system_prompt))
 
     async def _answer_and_validate(self, draft: Draft) -> tuple[str, dict[str, Any]]:
         """The answer and every verdict on it; raises Rejected or UnitFailed."""
@@ -201,31 +205,7 @@ class FactsPipeline:
             if not verdict.complied:
                 raise Rejected("question_validation", verdict.reason)
         prompt = answer_prompt(self.mode, self.template, draft.question)
-        text = await guarded(ANSWER_STAGE, answer(self.client, prompt, draw))
-        opener = acknowledgement(text)
-        if opener is not None:
-            raise Rejected("acknowledgement_check", f"the answer opens by acknowledging the request: {opener!r}", text)
-        formats = named_formats(draft.pair.requirement) if checks.format_check else []
-        if formats:
-            parsed = check_format(text, formats)
-            validation["format"] = {"formats": formats, "passed": parsed.passed, "detail": parsed.detail}
-            if not parsed.passed:
-                raise Rejected(
-                    "format_check", f"the requirement asks for {' or '.join(formats)}: {parsed.detail}", text
-                )
-        inclusion = check_inclusion(
-            text,
-            self.template.specific_information_to_always_include,
-            checks.inclusion_check,
-            checks.key_term_coverage,
-        )
-        validation["inclusion"] = {
-            "method": checks.inclusion_check,
-            "passed": inclusion.passed,
-            "detail": inclusion.detail,
-        }
-        if not inclusion.passed:
-            raise Rejected("inclusion_check", f"specific information missing ({inclusion.detail})", text)
+        text = await self._checked_answer(draft, prompt, validation)
         if checks.judge_answers:
             verdict = await guarded(
                 VALIDATION_STAGE,
@@ -240,8 +220,37 @@ class FactsPipeline:
             )
             validation["answer_judge"] = verdict.model_dump()
             if not verdict.complied:
-                raise Rejected("answer_validation", verdict.reason, text)
+                raise Rejected("answer_validation", verdict.reason, answer=text, **self._attempts(validation))
         return text, validation
+
+    async def _checked_answer(self, draft: Draft, prompt: str, validation: dict[str, Any]) -> str:
+        """An answer that passes the deterministic checks, drawn anew (draw + 1, ...) up to answer_attempts times.
+
+        `validation` gets the checks' details of the kept answer, `attempts` (answers drawn) and `rejected_answers`
+        (those the checks dropped first); raises Rejected with the last verdict when no attempt passes.
+        """
+        rejected_answers: list[dict[str, Any]] = []
+        validation["rejected_answers"] = rejected_answers
+        for attempt in range(self.mode.answer_attempts):
+            draw = draft.pair.draw + attempt
+            if attempt:
+                self.stats.redrawn_answers += 1
+            text = await guarded(ANSWER_STAGE, answer(self.client, prompt, draw))
+            verdict = check_answer(
+                text, draft.pair.requirement, self.template.specific_information_to_always_include, self.checks
+            )
+            validation["attempts"] = attempt + 1
+            if verdict.stage is None:
+                validation.update(verdict.details)
+                return text
+            rejected_answers.append({"draw": draw, "stage": verdict.stage, "reason": verdict.reason, "answer": text})
+        last = rejected_answers.pop()
+        raise Rejected(last["stage"], last["reason"], answer=last["answer"], **self._attempts(validation))
+
+    @staticmethod
+    def _attempts(validation: dict[str, Any]) -> dict[str, Any]:
+        """What a rejected row tells of the answers drawn: how many, and those the checks dropped before."""
+        return {"attempts": validation["attempts"], "rejected_answers": validation["rejected_answers"]}
 
     def _item_id(self, pair: Pair) -> str:
         """Stable for the same fact, model and pair draw; distinct across models, so merged rows stay unique."""

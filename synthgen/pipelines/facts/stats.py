@@ -15,6 +15,7 @@ class FactStats(RunStats):
 
     duplicates_removed: int = 0
     rejected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    redrawn_answers: int = 0
 
     def counts(self) -> dict[str, int]:
         """Items requested, questions generated, duplicates and rejections removed, items kept."""
@@ -35,5 +36,6 @@ class FactStats(RunStats):
             "duplicates_removed": self.duplicates_removed,
             "rejected": dict(self.rejected),
             "kept": self.produced.get("items", 0),
+            "redrawn_answers": self.redrawn_answers,
         }
         return {**head, **counts, **data}
