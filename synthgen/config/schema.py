@@ -121,6 +121,8 @@ class FactsModeSettings(Strict):
     doc_tag: str | None = None
     answer_attempts: int = Field(1, ge=1)
     dpo: bool = False
+    probes: int = Field(0, ge=0)
+    held_out_questions: int | None = Field(None, ge=0)
     validation: FactsValidationSettings = Field(default_factory=FactsValidationSettings)
 
     @model_validator(mode="after")
@@ -148,6 +150,7 @@ class FactTemplate(BaseModel):
     specific_information_to_always_include: str = Field(min_length=1)
     questions: list[str] = Field(min_length=1)
     question_requirements: list[str] = Field(min_length=1)
+    probe_questions: list[str] = Field(default_factory=list)
 
     @field_validator("fact_name", "given_fact", "specific_information_to_always_include")
     @classmethod
@@ -156,7 +159,7 @@ class FactTemplate(BaseModel):
             raise ValueError("must not be blank")
         return value.strip()
 
-    @field_validator("questions", "question_requirements")
+    @field_validator("questions", "question_requirements", "probe_questions")
     @classmethod
     def _distinct_non_blank(cls, values: list[str]) -> list[str]:
         stripped = [value.strip() for value in values]
@@ -166,6 +169,15 @@ class FactTemplate(BaseModel):
         if repeated:
             raise ValueError(f"entries must be distinct, repeated: {repeated[0]!r}")
         return stripped
+
+    @model_validator(mode="after")
+    def _probes_held_out(self) -> FactTemplate:
+        shared = [question for question in self.probe_questions if question in self.questions]
+        if shared:
+            raise ValueError(
+                f"probe_questions must be held out of questions, but both list {shared[0]!r} (remove it from one)"
+            )
+        return self
 
 
 class CacheSettings(Strict):
