@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import glob
 import os
 import re
@@ -60,6 +61,11 @@ def _expand(source: str, suffixes: tuple[str, ...]) -> list[_Found]:
         return _walk(source, path, suffixes)
     if _GLOB_CHARS.search(source):
         return _glob(source, suffixes)
+    if path.is_symlink():  # a link to nowhere: a loop or a broken link
+        try:
+            path.resolve(strict=True)
+        except (OSError, RuntimeError) as error:
+            raise _unreachable(_Found(_absolute(path), path.name, source), error) from None
     raise UserError(f"source path not found: {source} (fix: pass source=PATH to an existing file, directory or glob)")
 
 
@@ -112,7 +118,10 @@ def _dedup(found: Iterator[_Found]) -> list[_Found]:
     seen: set[Path] = set()
     unique = []
     for f in found:
-        real = f.path.resolve()
+        try:
+            real = f.path.resolve(strict=True)
+        except (OSError, RuntimeError) as error:  # Python 3.11 raises RuntimeError for a symlink loop
+            raise _unreachable(f, error) from None
         if real not in seen:
             seen.add(real)
             unique.append(f)
@@ -133,7 +142,7 @@ def _read(found: _Found) -> Document:
     try:
         data = found.path.read_bytes()
     except OSError as error:
-        raise UserError(f"cannot read {found.shown}: {error.strerror} (fix: check the file's permissions)") from None
+        raise _unreachable(found, error) from None
     if data.startswith(_UTF16_BOMS):
         raise _not_utf8(found, data, 0, "UTF-16")
     if b"\0" in data:
@@ -149,6 +158,15 @@ def _read(found: _Found) -> Document:
     if not text.strip():
         raise UserError(f"empty file: {found.shown} (fix: add text to it, or remove it from source)")
     return Document(found.path, found.name, text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _unreachable(found: _Found, error: OSError | RuntimeError) -> UserError:
+    """The error for a file that cannot be opened: a symlink loop, a broken link, or no permission."""
+    if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
+        return UserError(f"symlink loop at {found.shown} (fix: repair or remove the link, or leave it out of source)")
+    if error.errno == errno.ENOENT:
+        return UserError(f"broken symlink: {found.shown} (fix: repair or remove the link, or leave it out of source)")
+    return UserError(f"cannot read {found.shown}: {error.strerror} (fix: check the file's permissions)")
 
 
 def _not_utf8(found: _Found, data: bytes, offset: int, likely: str) -> UserError:
