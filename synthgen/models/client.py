@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel
 
-from synthgen.core.errors import BudgetExhausted, FatalModelError
+from synthgen.core.errors import BudgetExhausted, CallsStopped, FatalModelError, ModelUnreachable
 from synthgen.models.cache import CachedReply, CallCache, call_key
 from synthgen.models.providers.base import LiteLLMModel, import_litellm
 from synthgen.models.structured import Schema, StructuredOutputError, parse_structured, schema_json, strict_schema
@@ -44,10 +45,18 @@ class ModelClient:
         self._tokens = AsyncLimiter(provider.tpm, 60) if provider.tpm else None
         self._litellm: Any = None
         self._ready = asyncio.Lock()
+        self._stopping = threading.Event()  # set by `stop`, shared with the `for_model` clients
+        self._answered = False  # whether this model has answered once: a refused connection is then worth a retry
 
     def for_model(self, provider: LiteLLMModel) -> ModelClient:
-        """A client for another model that shares this one's stats, cache and budget."""
-        return ModelClient(provider, self.stats, self.cache, self.max_cost_usd)
+        """A client for another model that shares this one's stats, cache, budget and stop."""
+        client = ModelClient(provider, self.stats, self.cache, self.max_cost_usd)
+        client._stopping = self._stopping
+        return client
+
+    def stop(self) -> None:
+        """Start no new call from now on (the run was interrupted): a call not yet sent raises CallsStopped."""
+        self._stopping.set()
 
     async def text(
         self, messages: Messages, *, stage: str, draw: int = 0, extra_data: dict[str, Any] | None = None
@@ -93,7 +102,22 @@ class ModelClient:
             try:
                 return parse_structured(reply, schema)
             except ValueError as error:
+                self._reject(messages, response_format, draw, extra_data, first_error)
+                self._reject(repair, response_format, draw, extra_data, error)
                 raise StructuredOutputError(f"invalid structured output after one repair: {error}") from None
+
+    def _reject(
+        self,
+        messages: Messages,
+        response_format: dict[str, Any] | None,
+        draw: int,
+        extra_data: dict[str, Any] | None,
+        error: Exception,
+    ) -> None:
+        """Keep an unusable reply in the cache for diagnosis only, so a rerun asks the model again."""
+        if self.cache is not None and self.cache.mode != "off":
+            key = call_key(self._call_kwargs(messages, response_format, draw, extra_data), draw)
+            self.cache.reject(key, str(error))
 
     def _with_format_instruction(self, messages: Messages, schema: type[BaseModel]) -> Messages:
         if self.settings.structured_output == "json_schema":
@@ -135,6 +159,7 @@ class ModelClient:
                 async with self._semaphore:
                     self._check_budget()
                     await self._rate_limit(messages)
+                    self._check_budget()  # the wait may have outlasted the budget or the run
                     counters.mark()
                     response = await litellm.acompletion(**kwargs)
                     counters.mark()
@@ -147,6 +172,7 @@ class ModelClient:
                 log.info("retrying %s in %.1fs after %s", self.settings.name, delay, type(error).__name__)
                 await asyncio.sleep(delay)
                 continue
+            self._answered = True
             reply = self._account(response, stage)
             if key is not None and self.cache is not None:
                 self.cache.put(key, self.settings.model, reply)
@@ -172,7 +198,9 @@ class ModelClient:
             await self._tokens.acquire(min(estimate, self._tokens.max_rate))
 
     def _check_budget(self) -> None:
-        """Start no new call once the run's spend has reached max_cost_usd."""
+        """Start no new call once the run is stopping or its spend has reached max_cost_usd."""
+        if self._stopping.is_set():
+            raise CallsStopped("the run was interrupted")
         if self.max_cost_usd is not None and self.stats.cost_usd >= self.max_cost_usd:
             raise BudgetExhausted(f"spent ${self.stats.cost_usd:.4f} of max_cost_usd={self.max_cost_usd}")
 
@@ -211,6 +239,8 @@ class ModelClient:
             raise FatalModelError(
                 f"model '{self.settings.model}' was not found: {_first_line(error)} (fix: check model.model)"
             ) from None
+        if not self._answered and _connection_refused(error):  # nothing listens there: no point in waiting
+            raise ModelUnreachable(self.settings.api_base or self.settings.model) from error
         retryable = (
             litellm.RateLimitError,
             litellm.Timeout,
@@ -263,6 +293,18 @@ def _retry_after_seconds(error: Exception) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _connection_refused(error: BaseException) -> bool:
+    """Whether a refused connection is among the causes of `error` (litellm wraps the socket error)."""
+    cause: BaseException | None = error
+    for _ in range(16):  # chains are short; a bound guards against a cycle
+        if cause is None:
+            return False
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _first_line(error: Exception) -> str:
