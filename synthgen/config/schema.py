@@ -188,7 +188,9 @@ class Settings(Strict):
     limit: int | None = Field(None, ge=1)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     max_cost_usd: float | None = Field(None, gt=0)
+    max_failure_rate: float = Field(0.5, ge=0.0, le=1.0)
     dry_run: bool = False
+    resume: bool = True
     shard: ShardSettings = Field(default_factory=ShardSettings)
 
 
