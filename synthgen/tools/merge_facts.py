@@ -26,7 +26,7 @@ from typing import Any
 
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl, write_jsonl
-from synthgen.tools.command_line import OneLineParser
+from synthgen.tools.command_line import OneLineParser, make_out_dir
 
 JOB_FILES = ("records.jsonl", "ft.jsonl", "text.jsonl")
 
@@ -89,7 +89,7 @@ def merge(dirs: list[Path], seed: int, out: Path) -> Counter[str]:
         raise UserError(f"no kept items under {', '.join(map(str, dirs))} (fix: merge facts runs that kept items)")
     rows.sort(key=lambda row: (row[2]["job"], str(row[2]["id"])))  # independent of the order items finished in
     random.Random(seed).shuffle(rows)
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     for name, column in (("ft.jsonl", 0), ("text.jsonl", 1), ("provenance.jsonl", 2)):
         write_jsonl(out / name, [row[column] for row in rows])
     return Counter(str(row[2]["model"]) for row in rows)
