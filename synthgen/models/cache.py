@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS rejected (
     error TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS rejected_key ON rejected (key);
 """
 
 
@@ -91,6 +92,10 @@ class CallCache:
             "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?)",
             (key, model, reply.content, reply.prompt_tokens, reply.completion_tokens, reply.cost_usd, time.time()),
         )
+
+    def rejections(self, key: str) -> int:
+        """How many replies to the call `key` were rejected as unusable."""
+        return int(self._db.execute("SELECT COUNT(*) FROM rejected WHERE key = ?", (key,)).fetchone()[0])
 
     def reject(self, key: str, error: str) -> None:
         """Move the stored reply of `key` to the rejected replies (with why it failed), so it is never replayed."""

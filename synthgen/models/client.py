@@ -19,6 +19,7 @@ from synthgen.models.usage import Usage
 
 log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]
+_REDRAW = 1_000_003  # the draw offset of a call asked again after an unusable reply: far from every ordinary draw
 
 
 class ModelClient:
@@ -153,6 +154,9 @@ class ModelClient:
             counters.cache_hits += 1
             counters.mark()
             return hit.content
+        if key is not None and self.cache is not None and (rejected := self.cache.rejections(key)):
+            # The same call once gave an unusable reply: a seeded model gets another draw (kept under the same key).
+            kwargs = self._call_kwargs(messages, response_format, draw + _REDRAW * rejected, extra_data)
         litellm = await self._litellm_ready()
         for attempt in range(self.settings.retries + 1):
             try:
