@@ -45,6 +45,7 @@ async def run_interruptibly(
         stop()
         loop.call_later(grace, task.cancel)
 
+    previous = signal.getsignal(signal.SIGINT)  # asyncio.run's own, or an embedding application's
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
         await task
@@ -53,4 +54,6 @@ async def run_interruptibly(
             raise
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+        if previous is not None:  # None: a handler not set from Python, which remove_signal_handler cannot restore
+            signal.signal(signal.SIGINT, previous)
     return interrupted
