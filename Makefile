@@ -4,13 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synthgen-installed
 LAUNCHERS := $(VENV)/.synthgen-launchers
+CHECKERS := $(VENV)/.synthgen-checkers
 
 .PHONY: install run test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet -e '.[local,documents,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,7 +31,12 @@ lint: install
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-test: lint $(LAUNCHERS)
+# ragas and deepeval, so the tests load the ragas and deepeval exports with the libraries themselves.
+$(CHECKERS): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[export-check]'
+	touch $(CHECKERS)
+
+test: lint $(LAUNCHERS) $(CHECKERS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -39,8 +39,22 @@ def main(cfg: DictConfig) -> None:
         sys.exit(RunInterrupted.exit_code)
 
 
+QUIET_FLAGS = ("--quiet", "-q")
+# `--quiet`: nothing on the console but errors (the job log keeps everything).
+QUIET_OVERRIDES = (
+    "quiet=true",
+    "+hydra.job_logging.handlers.console.level=ERROR",
+    "hydra.hydra_logging.root.level=ERROR",
+)
+
+
 def cli() -> None:
-    """The command: a fast `--help`, Hydra otherwise; Ctrl-C before the run starts is one line too."""
+    """The `synthgen` command: `--quiet` turned into the overrides that mean it, a fast `--help`, then Hydra.
+
+    Ctrl-C outside a run (which handles it itself) is one line too.
+    """
+    if any(flag in sys.argv[1:] for flag in QUIET_FLAGS):
+        sys.argv = [sys.argv[0], *(arg for arg in sys.argv[1:] if arg not in QUIET_FLAGS), *QUIET_OVERRIDES]
     try:
         if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
             from synthgen.config.app_help import app_help

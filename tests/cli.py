@@ -24,5 +24,12 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> 
     )
 
 
+def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `python -m <module>` (one of synthgen's commands) in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

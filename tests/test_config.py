@@ -22,7 +22,7 @@ def compose_settings(*overrides: str) -> Settings:
 def test_groups_offer_the_documented_options() -> None:
     offered = {group: {option for g, option in OPTIONS if g == group} for group in GROUPS}
     assert offered["model"] >= {"local", "gpt41", "gpt41_mini", "claude", "groq_qwen3", "ollama", "openai_compatible"}
-    assert offered["loader"] == {"markdown", "text"}
+    assert offered["loader"] == {"markdown", "text", "document"}
     assert offered["strategy"] == {"sequential", "random"}
     assert offered["mode"] >= {"queries", "conversation"}
 
@@ -37,7 +37,7 @@ REQUIRED = {
     ],
     ("model", "litellm"): ["model.model=mistral/mistral-large-latest"],
 }
-LOADERS = {"markdown": "MarkdownLoader", "text": "TextLoader"}
+LOADERS = {"markdown": "MarkdownLoader", "text": "TextLoader", "document": "DocumentLoader"}
 
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS)

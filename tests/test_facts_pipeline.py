@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from hydra import compose, initialize_config_dir
 
 from synthgen.core.paths import CONF_DIR
 from synthgen.run.runner import run_job
-from tests.cli import read_jsonl, run_cli
+from tests.cli import read_jsonl, run_cli, run_module
 from tests.fake_openai import FakeOpenAI, Reply, last_user_text
 
 FACT = "The Javan Rainforest Honeyeater is blue."
@@ -82,14 +81,7 @@ def run_in_process(server: FakeOpenAI, out: Path, *extra: str) -> int:
 
 
 def merge_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "synthgen.merge", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_module("synthgen.merge", *args, cwd=cwd)
 
 
 def stats_of(out: Path) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from synthgen.config.schema import RandomStrategySettings, SequentialStrategySet
 from synthgen.core.errors import UserError
 from synthgen.pipelines.documents.strategies import select_samples, shard_samples
 from synthgen.sources.base import Chunk
-from tests.cli import read_jsonl, run_cli
+from tests.cli import read_jsonl, run_cli, run_module
 from tests.fake_openai import FakeOpenAI
 from tests.test_cli import DOC, fake_args, fake_model
 from tests.test_facts_pipeline import FactsModel, fake_overrides, run_in_process, stats_of
@@ -61,14 +60,7 @@ def test_every_unit_is_in_exactly_one_shard_in_order(
 
 
 def shard_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "synthgen.merge_shards", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_module("synthgen.merge_shards", *args, cwd=cwd)
 
 
 def by_session(path: Path) -> dict[str, dict[str, Any]]:

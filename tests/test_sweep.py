@@ -58,6 +58,8 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
     assert (failed["job"], failed["overrides"], failed["status"]) == ("1", "model=claude", "failed")
     assert "needs ANTHROPIC_API_KEY" in failed["error"] and failed["calls"] == "0"  # stopped before its first call
     assert "| 1 | model=claude | failed | model 'claude' needs ANTHROPIC_API_KEY" in (sweep / "summary.md").read_text()
+    report = (sweep / "report.html").read_text()  # one page comparing the jobs
+    assert "openai_compatible" in report and (sweep / "0" / "report.html").is_file()
     assert len(fake_openai.requests) == 12  # no call was made for the failed job
 
 

@@ -191,6 +191,9 @@ class Settings(Strict):
     max_failure_rate: float = Field(0.5, ge=0.0, le=1.0)
     dry_run: bool = False
     resume: bool = True
+    report: bool = True
+    quiet: bool = False
+    export: dict[str, dict[str, Any]] = Field(default_factory=dict)
     shard: ShardSettings = Field(default_factory=ShardSettings)
 
 
@@ -243,6 +246,16 @@ def instantiate_target(group: str, data: Any, base: type[Target]) -> Target:
         return cls.model_validate({key: value for key, value in data.items() if key != "_target_"})
     except ValidationError as error:
         raise InvalidConfig(problems_of(error, group)) from None
+
+
+def require_class(settings: BaseModel, cls: type[Target], group: str) -> Target:
+    """`settings` (a validated `_target_` option of `group`) as an instance of `cls`, or a UserError naming it."""
+    if not isinstance(settings, cls):
+        raise UserError(
+            f"{group}: {type(settings).__module__}.{type(settings).__name__} is not a {cls.__module__}.{cls.__name__} "
+            f"(fix: point {group}._target_ at a subclass of {cls.__name__})"
+        )
+    return settings
 
 
 def validate_settings(raw: dict[str, Any]) -> Settings:

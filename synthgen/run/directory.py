@@ -20,9 +20,10 @@ from synthgen.core.errors import UserError
 from synthgen.core.jsonl import write_json
 
 STATE_DIR = ".synthgen"
-OUTPUT_FILES = ("stats.json", "plan.txt")  # with every *.jsonl: what `resume=false` deletes
+# With every *.jsonl: what `resume=false` deletes.
+OUTPUT_FILES = ("stats.json", "plan.txt", "quality.json", "report.html")
 # Settings that change how a run goes, never what it writes: a rerun may change them and still resume.
-RUN_ONLY = frozenset({"cache", "max_cost_usd", "max_failure_rate", "dry_run", "resume"})
+RUN_ONLY = frozenset({"cache", "max_cost_usd", "max_failure_rate", "dry_run", "resume", "quiet", "report", "export"})
 MODEL_TRANSPORT = frozenset(
     {"api_base", "api_key_env", "max_concurrency", "timeout", "retries", "backoff_base", "backoff_max", "rpm", "tpm"}
 )

@@ -4,6 +4,7 @@ directory; `Job.execute` then runs the pipeline `mode.pipeline` names (or a dry 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,14 @@ from synthgen.core.paths import cache_dir
 from synthgen.models.cache import CallCache
 from synthgen.models.client import ModelClient
 from synthgen.models.providers.base import LiteLLMModel, as_provider
+from synthgen.outputs.export.base import Exporter, build_exporter, export_run
+from synthgen.outputs.report.page import write_report
 from synthgen.run.directory import RunDirectory, fingerprint
 from synthgen.run.dry_run import write_plan
 from synthgen.run.interrupt import run_interruptibly
 from synthgen.run.pipeline import Pipeline, pipeline_class
 from synthgen.run.stats import RunStats
+from synthgen.run.summary import summary_table
 from synthgen.run.units import check_failure_rate
 
 log = logging.getLogger("synthgen")
@@ -41,6 +45,7 @@ class Job:
     cache: CallCache | None
     directory: RunDirectory
     fingerprint: dict[str, Any]
+    exporters: list[Exporter]
 
     @property
     def out_dir(self) -> Path:
@@ -78,7 +83,14 @@ class Job:
             if stats.status == "running":
                 stats.status = "interrupted"
             write_json(self.out_dir / "stats.json", stats.to_dict())
+        export_run(self.out_dir, self.exporters)
+        if self.settings.report:
+            write_report(self.out_dir)
         summary = stats.to_dict()
+        if not self.settings.quiet:
+            quality_file = self.out_dir / "quality.json"
+            quality = json.loads(quality_file.read_text(encoding="utf-8")) if quality_file.is_file() else None
+            print(summary_table(summary, quality))
         log.info(
             "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs",
             _produced(stats),
@@ -112,11 +124,12 @@ def prepare_job(cfg: DictConfig, out_dir: Path, *, api_key: str | None = None) -
         settings = settings.model_copy(update={"model": provider})
     pipeline_type = pipeline_class(settings.mode.pipeline)
     stats = pipeline_type.stats_type(model=settings.model.name, mode=settings.mode.kind)
+    exporters = [build_exporter(options) for options in settings.export.values()]
     pipeline = pipeline_type(settings, out_dir, stats)
     plan = pipeline.plan()
     cache = None if settings.dry_run else _open_cache(settings)
     directory = RunDirectory(out_dir)
-    job = Job(settings, provider, pipeline, plan, stats, cache, directory, fingerprint(config, plan))
+    job = Job(settings, provider, pipeline, plan, stats, cache, directory, fingerprint(config, plan), exporters)
     try:
         directory.claim()
         directory.check(job.fingerprint, resume=settings.resume)

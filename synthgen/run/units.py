@@ -45,8 +45,9 @@ async def guarded(stage: str, call: Awaitable[Result], **fields: Any) -> Result:
 class UnitRunner:
     """Runs a pipeline's units with `each`, records failures, and ends the run with `finish`."""
 
-    def __init__(self, out_dir: Path, stats: RunStats) -> None:
+    def __init__(self, out_dir: Path, stats: RunStats, *, quiet: bool = False) -> None:
         self.stats = stats
+        self.quiet = quiet
         self.failures = JsonlOutput(out_dir / "failures.jsonl", fresh=True)
         self._progress: tqdm | None = None
 
@@ -66,7 +67,8 @@ class UnitRunner:
         self.failures.begin()  # this attempt's failures replace the last attempt's, even when there are none
         size = len(units) if total is None else total
         self.stats.units = max(self.stats.units, size)
-        with tqdm(total=size, unit="unit", desc=desc, disable=None) as progress:  # shown on a terminal only
+        # Shown on a terminal only, with the run's counts so far (kept, rejected, failed) beside it.
+        with tqdm(total=size, unit="unit", desc=desc, disable=True if self.quiet else None) as progress:
             self._progress = progress
 
             async def one(unit: Unit) -> Result | None:
@@ -79,6 +81,7 @@ class UnitRunner:
                     self.stats.skipped += 1  # left unfinished, so a rerun with more budget completes it
                 if total is None:  # a cancelled unit raises past this: the bar shows only finished units
                     progress.update(1)
+                progress.set_postfix(self._counts(), refresh=False)
                 return result
 
             try:
@@ -94,6 +97,11 @@ class UnitRunner:
         """Move the progress bar of the running `each` by `count`."""
         if self._progress is not None:
             self._progress.update(count)
+
+    def _counts(self) -> dict[str, int]:
+        """What the progress bar shows beside the bar."""
+        counts = {name: value for name, value in self.stats.counts().items() if name not in ("requested", "produced")}
+        return {**counts, "failed": self.stats.failures}
 
     def record(self, failure: UnitFailed) -> None:
         """Write a failed unit to failures.jsonl (its error redacted) and count it and its cause."""

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from synthgen.config.schema import LoaderSettings
+from synthgen.config.schema import LoaderSettings, require_class
 from synthgen.core.errors import UserError
 from synthgen.sources.files import Document, load_documents
 
@@ -20,6 +20,7 @@ class Chunk:
     header_path: tuple[str, ...]  # e.g. ("Guide", "Install"); () before any header and for plain text
     text: str
     index: int  # 0-based position within its document
+    pages: tuple[int, ...] = ()  # PDF pages the chunk's text comes from; () for sources without pages
 
     @property
     def header(self) -> str:
@@ -52,12 +53,19 @@ class Loader(LoaderSettings, ABC):
         for document in self.documents(source):
             yield from self.split(document)
 
+    def skipped(self) -> list[SkippedFile]:
+        """The files `chunks` passed over as unreadable (a loader that skips bad files lists them here)."""
+        return []
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A source file a loader could not read, and why (one line naming the fix)."""
+
+    document: str
+    error: UserError
+
 
 def as_loader(settings: LoaderSettings) -> Loader:
     """The validated `loader` option as a Loader, or a UserError naming the fix."""
-    if not isinstance(settings, Loader):
-        raise UserError(
-            f"loader: {type(settings).__module__}.{type(settings).__name__} is not a synthgen.sources.base.Loader "
-            "(fix: subclass Loader and implement split())"
-        )
-    return settings
+    return require_class(settings, Loader, "loader")  # type: ignore[type-abstract]

@@ -28,8 +28,8 @@ class Document:
 
 
 @dataclass(frozen=True)
-class _Found:
-    """A file a source reached, not read yet."""
+class SourceFile:
+    """A file a source reached, not read yet: its absolute path, its name in outputs, and the path as written."""
 
     path: Path
     name: str
@@ -44,19 +44,29 @@ def load_documents(source: str | Sequence[str], extensions: Sequence[str]) -> It
     its suffix. Sources keep their given order, each one's files sorted by name; a file reached twice
     is yielded once. Missing sources raise UserError at once, unreadable files when they are reached.
     """
+    sources = as_list(source)
+    return (read_text(found) for found in find_files(sources, extensions))
+
+
+def find_files(sources: Sequence[str], extensions: Sequence[str]) -> list[SourceFile]:
+    """The files the sources name (see load_documents), in order, each once, with unique names."""
+    suffixes = tuple("." + ext.lower().lstrip(".") for ext in extensions)
+    return _unique_names(_dedup(f for src in sources for f in _expand(src, suffixes)))
+
+
+def as_list(source: str | Sequence[str]) -> list[str]:
+    """The `source` setting as a non-empty list of paths, directories or globs."""
     sources = [source] if isinstance(source, str) else list(source)
     if not sources:
         raise UserError("no source given (fix: pass source=PATH to an existing file, directory or glob)")
-    suffixes = tuple("." + ext.lower().lstrip(".") for ext in extensions)
-    found = _unique_names(_dedup(f for src in sources for f in _expand(src, suffixes)))
-    return (_read(f) for f in found)
+    return sources
 
 
-def _expand(source: str, suffixes: tuple[str, ...]) -> list[_Found]:
+def _expand(source: str, suffixes: tuple[str, ...]) -> list[SourceFile]:
     """The files one source names, sorted by name."""
     path = Path(os.path.expanduser(source))
     if path.is_file():
-        return [_Found(_absolute(path), path.name, source)]
+        return [SourceFile(_absolute(path), path.name, source)]
     if path.is_dir():
         return _walk(source, path, suffixes)
     if _GLOB_CHARS.search(source):
@@ -65,11 +75,11 @@ def _expand(source: str, suffixes: tuple[str, ...]) -> list[_Found]:
         try:
             path.resolve(strict=True)
         except (OSError, RuntimeError) as error:
-            raise _unreachable(_Found(_absolute(path), path.name, source), error) from None
+            raise _unreachable(SourceFile(_absolute(path), path.name, source), error) from None
     raise UserError(f"source path not found: {source} (fix: pass source=PATH to an existing file, directory or glob)")
 
 
-def _walk(source: str, root: Path, suffixes: tuple[str, ...]) -> list[_Found]:
+def _walk(source: str, root: Path, suffixes: tuple[str, ...]) -> list[SourceFile]:
     """The files under a directory whose suffix is wanted, skipping hidden files and folders."""
     found = []
     for folder, subfolders, files in os.walk(root):
@@ -77,7 +87,7 @@ def _walk(source: str, root: Path, suffixes: tuple[str, ...]) -> list[_Found]:
         for file in files:
             if not file.startswith(".") and file.lower().endswith(suffixes):
                 name = (Path(folder) / file).relative_to(root).as_posix()
-                found.append(_Found(_absolute(root / name), name, os.path.join(source, name)))
+                found.append(SourceFile(_absolute(root / name), name, os.path.join(source, name)))
     if not found:
         raise UserError(
             f"no {_listed(suffixes)} files in directory: {source} "
@@ -86,12 +96,12 @@ def _walk(source: str, root: Path, suffixes: tuple[str, ...]) -> list[_Found]:
     return sorted(found, key=lambda f: f.name)
 
 
-def _glob(pattern: str, suffixes: tuple[str, ...]) -> list[_Found]:
+def _glob(pattern: str, suffixes: tuple[str, ...]) -> list[SourceFile]:
     """The files a glob matches whose suffix is wanted, named relative to the glob's fixed prefix."""
     expanded = os.path.expanduser(pattern)
     root = _glob_root(expanded)
     found = [
-        _Found(_absolute(Path(match)), Path(os.path.relpath(match, root)).as_posix(), match)
+        SourceFile(_absolute(Path(match)), Path(os.path.relpath(match, root)).as_posix(), match)
         for match in glob.glob(expanded, recursive=True)
         if os.path.isfile(match) and match.lower().endswith(suffixes)
     ]
@@ -113,7 +123,7 @@ def _glob_root(pattern: str) -> str:
     return os.path.join(*fixed) if fixed else "."
 
 
-def _dedup(found: Iterator[_Found]) -> list[_Found]:
+def _dedup(found: Iterator[SourceFile]) -> list[SourceFile]:
     """Keep the first of the entries that reach the same file (after resolving symlinks)."""
     seen: set[Path] = set()
     unique = []
@@ -128,7 +138,7 @@ def _dedup(found: Iterator[_Found]) -> list[_Found]:
     return unique
 
 
-def _unique_names(found: list[_Found]) -> list[_Found]:
+def _unique_names(found: list[SourceFile]) -> list[SourceFile]:
     """Rename files whose names clash (e.g. two roots' index.md): first to their cwd-relative path, then absolute."""
     renames: tuple[Callable[[Path], str], ...] = (lambda p: Path(os.path.relpath(p)).as_posix(), Path.as_posix)
     for rename in renames:
@@ -137,7 +147,7 @@ def _unique_names(found: list[_Found]) -> list[_Found]:
     return found
 
 
-def _read(found: _Found) -> Document:
+def read_text(found: SourceFile) -> Document:
     """Read one file as text: BOM stripped, line ends normalised, clear errors for bad content."""
     try:
         data = found.path.read_bytes()
@@ -160,7 +170,7 @@ def _read(found: _Found) -> Document:
     return Document(found.path, found.name, text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _unreachable(found: _Found, error: OSError | RuntimeError) -> UserError:
+def _unreachable(found: SourceFile, error: OSError | RuntimeError) -> UserError:
     """The error for a file that cannot be opened: a symlink loop, a broken link, or no permission."""
     if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
         return UserError(f"symlink loop at {found.shown} (fix: repair or remove the link, or leave it out of source)")
@@ -169,7 +179,7 @@ def _unreachable(found: _Found, error: OSError | RuntimeError) -> UserError:
     return UserError(f"cannot read {found.shown}: {error.strerror} (fix: check the file's permissions)")
 
 
-def _not_utf8(found: _Found, data: bytes, offset: int, likely: str) -> UserError:
+def _not_utf8(found: SourceFile, data: bytes, offset: int, likely: str) -> UserError:
     """The error for a file that is not UTF-8, naming the first bad byte."""
     return UserError(
         f"not UTF-8: {found.shown} (byte 0x{data[offset]:02x} at offset {offset}) "

@@ -1,1 +1,1 @@
-"""Around the runner: the sweep summary callback, the merges, the payload handler, command-line helpers."""
+"""Around the runner: the sweep summary callback, the merges and the payload handler."""

@@ -24,11 +24,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from synthgen.core.command_line import OneLineParser, make_out_dir
 from synthgen.core.errors import UserError
-from synthgen.core.jsonl import read_jsonl, write_jsonl
-from synthgen.tools.command_line import OneLineParser, make_out_dir
-
-JOB_FILES = ("records.jsonl", "ft.jsonl", "text.jsonl")
+from synthgen.core.jsonl import write_jsonl
+from synthgen.outputs.export.run_files import read_facts
 
 
 def find_jobs(dirs: list[Path]) -> list[Path]:
@@ -48,26 +47,14 @@ def find_jobs(dirs: list[Path]) -> list[Path]:
 
 def read_job(job: Path) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
     """The (ft row, text row, provenance) triples of one job, in file order."""
-    records, ft, text = (read_jsonl(job / name) for name in JOB_FILES)
-    if not len(records) == len(ft) == len(text):
-        raise UserError(
-            f"{job}: records.jsonl, ft.jsonl and text.jsonl have {len(records)}, {len(ft)} and {len(text)} rows "
-            "(fix: rerun that job; its files must have one row per kept item each)"
-        )
     return [
         (
-            ft_row,
-            text_row,
-            {
-                "id": record.get("id"),
-                "fact_name": record.get("fact_name"),
-                "model": record.get("model"),
-                "model_id": record.get("model_id"),
-                "job": str(job),
-                "line": line,
-            },
+            {"messages": item.messages},
+            {"text": item.text},
+            {key: item.record.get(key) for key in ("id", "fact_name", "model", "model_id")}
+            | {"job": str(job), "line": line},
         )
-        for line, (record, ft_row, text_row) in enumerate(zip(records, ft, text), start=1)
+        for line, item in enumerate(read_facts(job), start=1)
     ]
 
 

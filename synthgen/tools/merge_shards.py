@@ -26,11 +26,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from synthgen.core.command_line import OneLineParser, make_out_dir
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl, write_json, write_jsonl
 from synthgen.run.directory import output_settings
 from synthgen.run.pipeline import pipeline_class
-from synthgen.tools.command_line import OneLineParser, make_out_dir
 
 
 def find_shards(dirs: list[Path]) -> list[tuple[Path, DictConfig]]:

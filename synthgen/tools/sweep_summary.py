@@ -15,6 +15,9 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from synthgen.core.errors import UserError
+from synthgen.outputs.report.page import write_sweep_report
+
 COLUMNS = (
     "job",
     "overrides",
@@ -55,10 +58,20 @@ class SweepSummary(Callback):
         jobs = [job for job, mtime in _job_files(sweep_dir).items() if self._before.get(job) != mtime]
         rows = summary_rows([path.parent.parent for path in jobs])
         write_summary(sweep_dir, rows)
+        if config.get("report", True):
+            _write_report(sweep_dir)
         failed = [row for row in rows if row["status"] not in SUCCEEDED]
         print(f"synthgen: sweep of {len(rows)} jobs, {len(failed)} failed: {sweep_dir / 'summary.md'}", file=sys.stderr)
         if failed:
             raise SystemExit(failed[0]["exit_code"] or 1)
+
+
+def _write_report(sweep_dir: Path) -> None:
+    """report.html comparing the jobs; a sweep with nothing to show gets a note instead."""
+    try:
+        write_sweep_report(sweep_dir)
+    except UserError as error:
+        print(f"synthgen: note: no sweep report.html: {error}", file=sys.stderr)
 
 
 def summary_rows(jobs: list[Path]) -> list[dict[str, Any]]:

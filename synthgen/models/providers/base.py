@@ -7,7 +7,7 @@ from typing import Any, Self
 
 from pydantic import PrivateAttr
 
-from synthgen.config.schema import ModelSettings
+from synthgen.config.schema import ModelSettings, require_class
 from synthgen.core.errors import UserError
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never download the price map
@@ -90,9 +90,4 @@ class LiteLLMModel(ModelSettings):
 
 def as_provider(settings: ModelSettings) -> LiteLLMModel:
     """The validated `model` option as a provider, or a UserError naming the fix."""
-    if not isinstance(settings, LiteLLMModel):
-        raise UserError(
-            f"model: {type(settings).__module__}.{type(settings).__name__} is not a provider "
-            "(fix: subclass synthgen.models.providers.base.LiteLLMModel)"
-        )
-    return settings
+    return require_class(settings, LiteLLMModel, "model")

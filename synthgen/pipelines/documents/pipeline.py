@@ -39,7 +39,7 @@ class DocumentPipeline:
         self.mode: QueriesModeSettings | ConversationModeSettings = settings.mode
         self.stats = stats
         self.datasets = JsonlOutput(out_dir / "datasets.jsonl")
-        self.units = UnitRunner(out_dir, stats)
+        self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
 
     @staticmethod
     def merge_shards(runs: list[Path], out: Path, stats: dict[str, Any], config: DictConfig) -> None:
@@ -56,6 +56,8 @@ class DocumentPipeline:
             load_template(resolve_prompt(prompt))
         loader = as_loader(self.settings.loader)
         chunks = list(islice(loader.chunks(self.settings.source), self.settings.limit))
+        for skipped in loader.skipped():  # unreadable files of a directory: recorded, the run goes on
+            self.units.record(UnitFailed("load", skipped.error, document=skipped.document))
         return shard_samples(select_samples(chunks, self.settings.strategy), self.settings.shard)
 
     async def run(self, samples: list[Sample], client: ModelClient) -> None:
@@ -159,6 +161,7 @@ class DocumentPipeline:
                 "document": chunk.document,
                 "header_path": chunk.header,
                 "chunk_index": chunk.index,
+                "pages": list(chunk.pages),
             }
             if isinstance(self.mode, ConversationModeSettings):
                 agentic["turn_number"] = number + 1

@@ -85,7 +85,7 @@ class FactsPipeline:
         self.text = JsonlOutput(out_dir / "text.jsonl", fresh=True)
         self.records = JsonlOutput(out_dir / "records.jsonl", fresh=True)
         self.rejected = JsonlOutput(out_dir / "rejected.jsonl", fresh=True)
-        self.units = UnitRunner(out_dir, stats)
+        self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
 
     @staticmethod
     def merge_shards(runs: list[Path], out: Path, stats: dict[str, Any], config: DictConfig) -> None:

@@ -1,0 +1,79 @@
+"""Export a finished run, or every run of a sweep together, to the formats other tools read.
+
+Usage:
+    python -m synthgen.export RUN_DIR --to FORMAT [--to FORMAT ...] [--out DIR]
+
+RUN_DIR is a run directory (holding datasets.jsonl or records.jsonl) or a directory above several runs, such
+as a Hydra multirun sweep: its runs are exported together. FORMAT is an option of conf/export/ (alpaca,
+deepeval, hf, openai, ragas, sharegpt, text) or the path of a YAML file in the same form (`_target_` plus
+options). Each format is written to RUN_DIR/export/FORMAT/, or to DIR/FORMAT/ with --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from synthgen.core.command_line import OneLineParser
+from synthgen.core.errors import UserError
+from synthgen.core.paths import CONF_DIR
+from synthgen.outputs.export import Exporter, build_exporter, export_run
+from synthgen.outputs.export.run_files import load_yaml
+
+EXPORT_CONF_DIR = CONF_DIR / "export"
+
+
+def format_names() -> list[str]:
+    """The formats configured in conf/export/."""
+    return sorted(path.stem for path in EXPORT_CONF_DIR.glob("*.yaml"))
+
+
+def load_exporter(format_name: str) -> Exporter:
+    """The exporter of a conf/export/ option name, or of a YAML file path."""
+    path = Path(format_name)
+    if path.suffix not in (".yaml", ".yml"):
+        path = EXPORT_CONF_DIR / f"{format_name}.yaml"
+        if not path.is_file():
+            raise UserError(f"unknown export format {format_name!r} (fix: use one of {', '.join(format_names())})")
+    elif not path.is_file():
+        raise UserError(f"no such export config: {path} (fix: pass an existing YAML file or a format name)")
+    return build_exporter(load_yaml(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point; returns the exit code."""
+    parser = OneLineParser(
+        prog="python -m synthgen.export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory or a sweep directory")
+    parser.add_argument(
+        "--to",
+        action="append",
+        required=True,
+        metavar="FORMAT",
+        help=f"a format ({', '.join(format_names())}) or an export YAML file; repeatable",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write each format to DIR/FORMAT/ (default: RUN_DIR/export/FORMAT/)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="synthgen.export: note: %(message)s", level=logging.WARNING, stream=sys.stderr)
+    try:
+        exporters = [load_exporter(name) for name in dict.fromkeys(args.to)]
+        written = export_run(args.run_dir, exporters, args.out)
+    except UserError as error:
+        print(f"synthgen.export: error: {error}", file=sys.stderr)
+        return error.exit_code
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The report's quality charts: each quality.json breakdown drawn with one colour per run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from synthgen.outputs.export.run_files import Run
+from synthgen.outputs.report.figures import bar_chart, histogram
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the report: its title, its inline SVG, or why it is missing (`svg` is then "")."""
+
+    title: str
+    svg: str
+    note: str = ""
+
+
+# (quality.json key, title, how to draw it)
+CHARTS = (
+    ("kept_by_type", "Kept items by question type", "bars"),
+    ("kept_by_difficulty", "Kept items by difficulty", "bars"),
+    ("rejected_by_stage", "Rejected items by stage", "bars"),
+    ("rejected_by_reason", "Rejected items by reason", "horizontal"),
+    ("coverage_by_document", "Chunk coverage by document", "coverage"),
+    ("question_lengths", "Question length", "lengths"),
+    ("similarities", "Question similarity (nearest other question)", "similarities"),
+)
+
+
+def quality_charts(runs: list[Run], colours: dict[str, str]) -> list[Chart]:
+    """Every chart of CHARTS for the runs that recorded its data; a chart no run recorded says so."""
+    charts = []
+    for number, (key, title, kind) in enumerate(CHARTS):
+        series: dict[str, Any] = {run.name: run.quality[key] for run in runs if _drawable(run.quality.get(key))}
+        if not series:
+            charts.append(Chart(title, "", f"not recorded (no `{key}` in quality.json)"))
+            continue
+        chart_id = f"chart{number}"
+        if kind == "lengths":
+            svg = histogram(series, colours, label="words per question", chart_id=chart_id, integers=True)
+        elif kind == "similarities":
+            svg = histogram(series, colours, label="similarity (0-1)", chart_id=chart_id, value_range=(0.0, 1.0))
+        else:
+            svg = bar_chart(
+                series,
+                colours,
+                label="share of chunks" if kind == "coverage" else "items",
+                chart_id=chart_id,
+                horizontal=kind in ("horizontal", "coverage"),
+                percent=kind == "coverage",
+            )
+        charts.append(Chart(title, svg))
+    return charts
+
+
+def _drawable(value: Any) -> bool:
+    """A non-empty count mapping (category -> number) or list of numbers; anything else is not drawn."""
+    numbers = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return bool(numbers) and all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers)
