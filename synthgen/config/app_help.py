@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import string
+from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
@@ -33,8 +34,13 @@ def app_help(argv: list[str]) -> str | None:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="synthgen"):
             cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
             loader = GlobalHydra.instance().config_loader()
-            groups = [group for group in sorted(loader.list_groups("")) if group != "hydra"]
-            listed = "\n".join(f"{group}: {', '.join(loader.get_group_options(group))}" for group in groups)
+            groups = set(loader.list_groups(""))
+            if args.config_dir:  # groups only the user's directory has
+                groups |= {path.name for path in Path(args.config_dir).iterdir() if path.is_dir()}
+            listed = "".join(  # one line per group, as Hydra writes them
+                f"{group}: {', '.join(loader.get_group_options(group, overrides=overrides))}\n"
+                for group in sorted(groups - {"hydra"})
+            )
             template = str(cfg.hydra.help.template)
     finally:
         GlobalHydra.instance().clear()
