@@ -244,7 +244,14 @@ class ModelClient:
                 f"model '{self.settings.model}' was not found: {_first_line(error)} (fix: check model.model)"
             ) from None
         if not self._answered and _connection_refused(error):  # nothing listens there: no point in waiting
-            raise ModelUnreachable(self.settings.api_base or self.settings.model) from error
+            if self.settings.api_base:
+                raise ModelUnreachable(
+                    f"cannot reach {self.settings.api_base} (connection refused)",
+                    "start the server or set model.api_base",
+                ) from error
+            raise ModelUnreachable(
+                f"{_first_line(error)} (connection refused)", "start the server or correct its address in model"
+            ) from error
         retryable = (
             litellm.RateLimitError,
             litellm.Timeout,
