@@ -221,10 +221,12 @@ def test_a_call_cut_off_at_every_draw_fails_naming_the_limit(fake_openai: FakeOp
     stats = RunStats(model="fake", mode="queries")
     cache = CallCache(tmp_path / "calls.sqlite", "use")
     client = ModelClient(seeded_settings(fake_openai), stats, cache)
-    with pytest.raises(TruncatedReply, match=r"cut off at max_tokens=100 \(3 draws\).*model.max_tokens"):
+    with pytest.raises(TruncatedReply, match=r"cut off at max_tokens=100 \(3 draws\).*model.output_budgets=false"):
         run(client.text(ASK, stage="a", max_tokens=100))
     assert [r["seed"] for r in fake_openai.requests] == [k * REDRAW_STRIDE for k in range(REDRAWS + 1)]
     assert stats.stage("a").truncations == REDRAWS + 1 and len(cache) == 0
+    with pytest.raises(TruncatedReply, match=r"cut off at max_tokens=1024 .*raise model.max_tokens"):
+        run(client.text(ASK, stage="a"))
 
 
 def test_a_call_budget_sets_max_tokens_under_the_model_ceiling(fake_openai: FakeOpenAI) -> None:

@@ -140,9 +140,10 @@ class ModelClient:
             except _Truncated:
                 self.stats.stage(stage).truncations += 1
         limit = self._max_tokens(max_tokens)
+        fix = "set model.output_budgets=false" if limit < self.settings.max_tokens else "raise model.max_tokens"
         raise TruncatedReply(
-            f"every reply was cut off at max_tokens={limit} ({REDRAWS + 1} draws): the model looped or the limit is "
-            "too low (fix: raise model.max_tokens)"
+            f"every reply was cut off at max_tokens={limit} ({REDRAWS + 1} draws): the model looped, or the limit is "
+            f"too low (fix: {fix})"
         )
 
     def _with_format_instruction(self, messages: Messages, schema: type[BaseModel]) -> Messages:
