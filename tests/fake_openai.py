@@ -1,7 +1,7 @@
 """A fake OpenAI-compatible chat server on 127.0.0.1 that tests start and stop.
 
 Replies are scripted: queued `Reply` objects are served first, then `responder(request)` answers.
-Every request body is recorded so tests can count calls and inspect prompts.
+Every request body (and its headers) is recorded so tests can count calls and inspect prompts.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def completion_body(
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
+            "service_tier": "default",  # as OpenAI and Groq send it (litellm's Groq path reads it)
             "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
             ],
@@ -74,6 +75,7 @@ class FakeOpenAI(LoopbackServer):
         self.responder = responder or (lambda request: Reply(content="ok"))
         self.queue: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
 
     @property
     def url(self) -> str:
@@ -88,6 +90,7 @@ class FakeOpenAI(LoopbackServer):
 
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
+        self.headers.append(dict(request.headers))
         self.requests.append(body)
         reply = self.queue.popleft() if self.queue else self.responder(body)
         if reply.delay:

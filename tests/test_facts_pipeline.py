@@ -142,7 +142,7 @@ def test_cli_run_writes_ft_text_records_and_stats(fake_openai: FakeOpenAI, model
     judge_requests = [r for r in fake_openai.requests if last_user_text(r).startswith("You check whether")]
     assert {r["temperature"] for r in judge_requests} == {0.0}
     assert all('"title": "Verdict"' in last_user_text(r) for r in judge_requests)  # the schema, in the prompt
-    assert not (out / "rejected.jsonl").exists() and not (out / "failures.jsonl").exists()
+    assert (out / "rejected.jsonl").read_text() == (out / "failures.jsonl").read_text() == ""  # written, empty
 
 
 def test_answer_prompt_carries_fact_and_forbids_acknowledgement(

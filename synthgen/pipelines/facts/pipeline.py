@@ -81,10 +81,10 @@ class FactsPipeline:
                 self.judge_settings.name,
             )
             self.checks = self.checks.model_copy(update={"judge_questions": False, "judge_answers": False})
-        self.ft = JsonlOutput(out_dir / "ft.jsonl")
-        self.text = JsonlOutput(out_dir / "text.jsonl")
-        self.records = JsonlOutput(out_dir / "records.jsonl")
-        self.rejected = JsonlOutput(out_dir / "rejected.jsonl")
+        self.ft = JsonlOutput(out_dir / "ft.jsonl", fresh=True)
+        self.text = JsonlOutput(out_dir / "text.jsonl", fresh=True)
+        self.records = JsonlOutput(out_dir / "records.jsonl", fresh=True)
+        self.rejected = JsonlOutput(out_dir / "rejected.jsonl", fresh=True)
         self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
 
     @staticmethod
@@ -110,8 +110,8 @@ class FactsPipeline:
         self.judge = client if self.judge_settings == client.settings else client.for_model(self.judge_settings)
         self.stats.requested["items"] = len(pairs)
         outputs = (self.ft, self.text, self.records, self.rejected)
-        for output in outputs:  # a rerun into the same directory rebuilds every file, never appends twice
-            output.path.unlink(missing_ok=True)
+        for output in outputs:  # every file exists, even empty; a rerun rebuilds them, never appends twice
+            output.begin()
         model = self.settings.model.name
         try:
             drafts = await self.units.each(pairs, self._draft, desc=f"facts {QUESTION_STAGE} ({model})")
