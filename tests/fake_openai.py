@@ -24,17 +24,23 @@ from tests.loopback_server import LoopbackServer
 
 @dataclass
 class Reply:
-    """One scripted HTTP reply: a chat completion with `content`, or a raw status/body."""
+    """One scripted HTTP reply: a chat completion with `content` (cut off at max_tokens when `finish_reason` is
+    "length"), or a raw status/body."""
 
     content: str | None = None
     status: int = 200
     body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    finish_reason: str = "stop"
 
 
 def completion_body(
-    content: str, model: str = "fake-model", prompt_tokens: int = 10, completion_tokens: int = 5
+    content: str,
+    model: str = "fake-model",
+    prompt_tokens: int = 10,
+    completion_tokens: int = 5,
+    finish_reason: str = "stop",
 ) -> str:
     """An OpenAI chat.completion JSON body carrying `content`."""
     return json.dumps(
@@ -44,7 +50,9 @@ def completion_body(
             "created": int(time.time()),
             "model": model,
             "service_tier": "default",  # as OpenAI and Groq send it (litellm's Groq path reads it)
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
+            ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -87,7 +95,9 @@ class FakeOpenAI(LoopbackServer):
         reply = self.queue.popleft() if self.queue else self.responder(body)
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        text = reply.body if reply.body is not None else completion_body(reply.content or "", body.get("model", ""))
+        text = reply.body
+        if text is None:
+            text = completion_body(reply.content or "", body.get("model", ""), finish_reason=reply.finish_reason)
         return web.Response(status=reply.status, text=text, headers=reply.headers, content_type="application/json")
 
 

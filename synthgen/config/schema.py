@@ -29,6 +29,7 @@ class ModelSettings(Strict):
     api_key_env: str | None = None
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(1024, ge=1)
+    output_budgets: bool = True
     max_concurrency: int = Field(8, ge=1)
     timeout: float = Field(60.0, gt=0)
     retries: int = Field(4, ge=0)
