@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from synthgen.config.tree import register_resolvers
+from synthgen.core.errors import RunInterrupted
 from synthgen.core.paths import CONF_DIR
 
 register_resolvers()
@@ -21,21 +22,21 @@ register_resolvers()
 def main(cfg: DictConfig) -> None:
     """Compose the config, run one job into Hydra's output directory, exit non-zero on failure.
 
-    A sweep job never raises: Hydra would skip the summary callback, which exits non-zero instead.
+    A sweep job that fails does not stop the sweep (Hydra would skip the summary callback, which exits non-zero
+    instead); Ctrl-C does.
     """
+    from synthgen.run.preflight import take_prepared
     from synthgen.run.runner import run_job
 
     hydra_config = HydraConfig.get()
     out_dir = Path(hydra_config.runtime.output_dir)
     if hydra_config.mode != RunMode.MULTIRUN:
-        code = run_job(cfg, out_dir)
+        code = run_job(cfg, out_dir, take_prepared(out_dir))
         if code:
             sys.exit(code)
         return
-    try:
-        run_job(cfg, out_dir)  # a failure is recorded in the job's stats.json
-    except Exception:
-        logging.getLogger("synthgen").exception("job %s failed", hydra_config.job.num)
+    if run_job(cfg, out_dir, sweep_job=True) == RunInterrupted.exit_code:  # other failures: in the job's stats.json
+        sys.exit(RunInterrupted.exit_code)
 
 
 QUIET_FLAGS = ("--quiet", "-q")
@@ -48,10 +49,29 @@ QUIET_OVERRIDES = (
 
 
 def cli() -> None:
-    """The `synthgen` command: `main` with `--quiet` turned into the overrides that mean it."""
+    """The `synthgen` command: `--quiet` turned into the overrides that mean it, a fast `--help`, then Hydra.
+
+    Ctrl-C outside a run (which handles it itself) is one line too.
+    """
     if any(flag in sys.argv[1:] for flag in QUIET_FLAGS):
         sys.argv = [sys.argv[0], *(arg for arg in sys.argv[1:] if arg not in QUIET_FLAGS), *QUIET_OVERRIDES]
-    main()
+    try:
+        if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
+            from synthgen.config.app_help import app_help
+
+            text = app_help(sys.argv[1:])
+            if text is not None:
+                print(text)
+                return
+        main()
+    except KeyboardInterrupt:
+        print(
+            "synthgen: interrupted: stopped (to resume, rerun the command into the same hydra.run.dir)", file=sys.stderr
+        )
+        sys.exit(RunInterrupted.exit_code)
+    except BrokenPipeError:  # e.g. `--help | head`: the reader is gone, so is the rest of the output
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 if __name__ == "__main__":

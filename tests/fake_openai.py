@@ -1,7 +1,7 @@
 """A fake OpenAI-compatible chat server on 127.0.0.1 that tests start and stop.
 
 Replies are scripted: queued `Reply` objects are served first, then `responder(request)` answers.
-Every request body is recorded so tests can count calls and inspect prompts.
+Every request body (and its headers) is recorded so tests can count calls and inspect prompts.
 """
 
 from __future__ import annotations
@@ -24,17 +24,23 @@ from tests.loopback_server import LoopbackServer
 
 @dataclass
 class Reply:
-    """One scripted HTTP reply: a chat completion with `content`, or a raw status/body."""
+    """One scripted HTTP reply: a chat completion with `content` (cut off at max_tokens when `finish_reason` is
+    "length"), or a raw status/body."""
 
     content: str | None = None
     status: int = 200
     body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    finish_reason: str = "stop"
 
 
 def completion_body(
-    content: str, model: str = "fake-model", prompt_tokens: int = 10, completion_tokens: int = 5
+    content: str,
+    model: str = "fake-model",
+    prompt_tokens: int = 10,
+    completion_tokens: int = 5,
+    finish_reason: str = "stop",
 ) -> str:
     """An OpenAI chat.completion JSON body carrying `content`."""
     return json.dumps(
@@ -43,7 +49,10 @@ def completion_body(
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "service_tier": "default",  # as OpenAI and Groq send it (litellm's Groq path reads it)
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
+            ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -66,6 +75,7 @@ class FakeOpenAI(LoopbackServer):
         self.responder = responder or (lambda request: Reply(content="ok"))
         self.queue: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
 
     @property
     def url(self) -> str:
@@ -80,11 +90,14 @@ class FakeOpenAI(LoopbackServer):
 
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
+        self.headers.append(dict(request.headers))
         self.requests.append(body)
         reply = self.queue.popleft() if self.queue else self.responder(body)
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        text = reply.body if reply.body is not None else completion_body(reply.content or "", body.get("model", ""))
+        text = reply.body
+        if text is None:
+            text = completion_body(reply.content or "", body.get("model", ""), finish_reason=reply.finish_reason)
         return web.Response(status=reply.status, text=text, headers=reply.headers, content_type="application/json")
 
 

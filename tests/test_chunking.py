@@ -126,6 +126,33 @@ def test_header_levels_not_configured_stay_text() -> None:
     assert headers(markdown(text, header_levels=[2])) == [(), ("B",)]
 
 
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        "{ #install }",  # MkDocs attr_list
+        "{: .class }",  # Python-Markdown, with the colon
+        "{#id .class key=value}",  # Pandoc
+        '{#id .tab data-title="Two words"}',
+        "{-}",  # Pandoc: unnumbered
+        "## {#closing-hashes}",
+    ],
+)
+def test_heading_attribute_lists_stay_out_of_header_paths(attributes: str) -> None:
+    text = f"# Guide\nA\n## Install {attributes}\nB\n"
+    chunks = markdown(text)
+    assert headers(chunks) == [("Guide",), ("Guide", "Install")]
+    assert chunks[1].header == "Guide > Install"
+    assert chunks[1].text == f"## Install {attributes}\nB"  # the text itself is kept as written
+
+
+def test_headings_without_attributes_keep_their_ids_and_braces() -> None:
+    with_attributes = markdown("# A { #a }\nx\n## B {: .note }\ny\n")
+    plain = markdown("# A\nx\n## B\ny\n")
+    assert [c.id for c in with_attributes] == [c.id for c in plain]
+    kept = markdown("# Use {braces} here\nx\n# The {} operator\ny\n# dict {a: 1}\nz\n# f{#x}\nw\n")
+    assert headers(kept) == [("Use {braces} here",), ("The {} operator",), ("dict {a: 1}",), ("f{#x}",)]
+
+
 # --- ids ----------------------------------------------------------------------------------------
 
 

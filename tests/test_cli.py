@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from synthgen.pipelines.budgets import ANSWER_TOKENS, questions_budget
 from tests.cli import read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI, Reply, last_user_text
 
@@ -167,6 +168,32 @@ def test_permanent_failure_is_recorded_and_the_run_goes_on(fake_openai: FakeOpen
     assert len(dataset["conversation"]) == 6
     stats = json.loads((out / "stats.json").read_text())
     assert stats["failures"] == 1 and stats["produced"]["queries"] == 6
+
+
+def test_a_runaway_reply_is_drawn_again_and_calls_are_budgeted(
+    fake_openai: FakeOpenAI, doc: Path, tmp_path: Path
+) -> None:
+    runaways: list[dict] = []
+
+    def loop_once_on_tides(request: dict) -> Reply:
+        if "two tidal bulges" in last_user_text(request) and not runaways:
+            runaways.append(request)
+            return Reply(content='{"questions": ["Why two tides? Why two tides? Why two', finish_reason="length")
+        return fake_model(request)
+
+    fake_openai.responder = loop_once_on_tides
+    out = tmp_path / "run"
+    result = run_cli(*fake_args(fake_openai, doc, out, "mode.answers=true"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [dataset] = read_jsonl(out / "datasets.jsonl")
+    assert len(dataset["conversation"]) == 9 and not read_jsonl(out / "failures.jsonl")
+    stages = json.loads((out / "stats.json").read_text())["stages"]
+    assert stages["questions"]["truncations"] == 1 and stages["questions"]["repairs"] == 0
+    assert stages["questions"]["calls"] == 4 and stages["answers"]["truncations"] == 0
+    answering = [last_user_text(r).startswith("Answer the user's question") for r in fake_openai.requests]
+    limits = [r["max_tokens"] for r in fake_openai.requests]
+    assert {limit for limit, answer in zip(limits, answering, strict=True) if not answer} == {questions_budget(3)}
+    assert {limit for limit, answer in zip(limits, answering, strict=True) if answer} == {ANSWER_TOKENS}
 
 
 def test_every_unit_failing_exits_non_zero_with_stats(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:

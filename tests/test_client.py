@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import litellm
 import pytest
 
 from synthgen.core.errors import FatalModelError, UserError
-from synthgen.models.client import ModelClient
+from synthgen.models.cache import CallCache
+from synthgen.models.client import REDRAW_STRIDE, REDRAWS, ModelClient, TruncatedReply
 from synthgen.models.providers.base import LiteLLMModel
 from synthgen.models.structured import StructuredOutputError, parse_structured
 from synthgen.pipelines.documents.records import QuestionList
@@ -175,3 +178,73 @@ def test_tokens_per_minute_holds_back_a_call_past_the_budget(fake_openai: FakeOp
 
     run(two())
     assert len(fake_openai.requests) == 1
+
+
+class SeededModel(LiteLLMModel):
+    """A model that sends each call's draw as its seed, as the embedded model does, so draws show in requests."""
+
+    def call_kwargs(self, draw: int, extra_data: dict[str, Any] | None) -> dict[str, Any]:
+        return {**super().call_kwargs(draw, extra_data), "seed": draw}
+
+
+def seeded_settings(server: FakeOpenAI) -> SeededModel:
+    return SeededModel(**fake_settings(server).model_dump())
+
+
+RUNAWAY = '{"questions": ["How far is the moon? How far is the moon? How far is the moon? How far'
+
+
+def test_a_reply_cut_off_at_max_tokens_is_drawn_again_not_repaired_nor_cached(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake_openai.queue.extend([Reply(content=RUNAWAY, finish_reason="length"), Reply(content=GOOD)])
+    stats = RunStats(model="fake", mode="queries")
+    cache = CallCache(tmp_path / "calls.sqlite", "use")
+    result = run(ModelClient(seeded_settings(fake_openai), stats, cache).structured(ASK, QuestionList, stage="q"))
+    assert result == parse_structured(GOOD, QuestionList)
+    first, second = fake_openai.requests
+    assert second["messages"] == first["messages"]  # the same prompt again, not a repair showing the runaway
+    assert (first["seed"], second["seed"]) == (0, REDRAW_STRIDE)  # a fresh draw: its own seed and cache key
+    counters = stats.stage("q")
+    assert (counters.truncations, counters.repairs, counters.calls) == (1, 0, 2)
+    assert len(cache) == 1
+
+    fake_openai.responder = lambda request: Reply(content=json.dumps({"questions": ["Is the moon made of rock?"]}))
+    again = RunStats(model="fake", mode="queries")
+    rerun = run(ModelClient(seeded_settings(fake_openai), again, cache).structured(ASK, QuestionList, stage="q"))
+    assert rerun.questions == ["Is the moon made of rock?"]  # draw 0 was never cached: the model is asked again
+    assert fake_openai.requests[-1]["seed"] == 0 and again.stage("q").cache_hits == 0
+
+
+def test_a_call_cut_off_at_every_draw_fails_naming_the_limit(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.responder = lambda request: Reply(content="and so on and so on", finish_reason="length")
+    stats = RunStats(model="fake", mode="queries")
+    cache = CallCache(tmp_path / "calls.sqlite", "use")
+    client = ModelClient(seeded_settings(fake_openai), stats, cache)
+    with pytest.raises(TruncatedReply, match=r"cut off at max_tokens=100 \(3 draws\).*model.output_budgets=false"):
+        run(client.text(ASK, stage="a", max_tokens=100))
+    assert [r["seed"] for r in fake_openai.requests] == [k * REDRAW_STRIDE for k in range(REDRAWS + 1)]
+    assert stats.stage("a").truncations == REDRAWS + 1 and len(cache) == 0
+    with pytest.raises(TruncatedReply, match=r"cut off at max_tokens=1024 .*raise model.max_tokens"):
+        run(client.text(ASK, stage="a"))
+
+
+def test_a_call_budget_sets_max_tokens_under_the_model_ceiling(fake_openai: FakeOpenAI) -> None:
+    stats = RunStats(model="fake", mode="queries")
+    capped = ModelClient(fake_settings(fake_openai, max_tokens=500), stats)
+    run(capped.text(ASK, stage="a", max_tokens=120))
+    run(capped.text(ASK, stage="a", max_tokens=5000))
+    run(capped.text(ASK, stage="a"))
+    unbudgeted = ModelClient(fake_settings(fake_openai, max_tokens=500, output_budgets=False), stats)
+    run(unbudgeted.text(ASK, stage="a", max_tokens=120))
+    assert [r["max_tokens"] for r in fake_openai.requests] == [120, 500, 500, 500]
+
+
+def test_the_slowest_call_of_a_stage_is_recorded(fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue.extend([Reply(content="quick"), Reply(content="slow", delay=0.3), Reply(content="quick")])
+    stats = RunStats(model="fake", mode="queries")
+    client = ModelClient(fake_settings(fake_openai), stats)
+    for _ in range(3):
+        run(client.text(ASK, stage="a"))
+    assert 0.3 <= stats.stage("a").max_call_seconds < stats.stage("a").wall_seconds + 0.01
+    assert stats.to_dict()["stages"]["a"]["max_call_seconds"] == stats.stage("a").max_call_seconds

@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 
 from synthgen.core.errors import UserError
 from synthgen.core.paths import cache_dir
+from synthgen.models.client import REDRAW_STRIDE, REDRAWS, ModelClient, TruncatedReply
+from synthgen.models.providers.local import EmbeddedModel
 from synthgen.models.providers.local.handler import (
     DEFAULT_LOCAL_MODEL,
     LOCAL_PROVIDER,
@@ -26,6 +28,7 @@ from synthgen.models.providers.local.handler import (
 )
 from synthgen.models.providers.local.options import LocalModelSettings
 from synthgen.models.providers.local.weights import _default_parts, assemble, resolve_model_path
+from synthgen.models.usage import Usage
 
 # ---------------------------------------------------------------- weights
 
@@ -236,6 +239,28 @@ def test_prompt_longer_than_the_context_is_a_context_window_error() -> None:
             messages=[{"role": "user", "content": "word " * 1000}],
             max_tokens=8,
         )
+
+
+@pytest.mark.local_model
+def test_a_reply_cut_off_by_llama_cpp_is_drawn_again_with_new_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llama_cpp import Llama
+
+    sent: list[dict] = []
+    original = Llama.create_chat_completion
+
+    def spy(self: Llama, **kwargs: object) -> object:
+        sent.append(kwargs)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(Llama, "create_chat_completion", spy)
+    model = EmbeddedModel(name="local", model=DEFAULT_LOCAL_MODEL, max_concurrency=1, retries=0, local=SETTINGS)
+    usage = Usage()
+    ask = [{"role": "user", "content": "Write every number from 1 to 300, separated by commas."}]
+    with pytest.raises(TruncatedReply, match="max_tokens=4"):
+        asyncio.run(ModelClient(model, usage).text(ask, stage="a", max_tokens=4))
+    assert [call["seed"] for call in sent] == [SETTINGS.seed + k * REDRAW_STRIDE for k in range(REDRAWS + 1)]
+    assert all(call["repeat_penalty"] == SETTINGS.repeat_penalty and call["max_tokens"] == 4 for call in sent)
+    assert usage.stage("a").truncations == REDRAWS + 1
 
 
 def test_registration_is_idempotent_and_keeps_other_providers() -> None:

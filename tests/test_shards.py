@@ -195,7 +195,7 @@ def test_merge_usage_errors_are_one_line(tmp_path: Path) -> None:
         (["shard.count=4", "shard.index=0"], "shard.index=0 of shard.count=4 has no work: the job has only 3"),
     ],
 )
-def test_bad_shard_settings_are_one_clear_line_recorded_in_stats(
+def test_bad_shard_settings_are_one_clear_line_recorded_in_the_sweep_job(
     overrides: list[str], message: str, fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
     doc = tmp_path / "moon.md"
@@ -203,9 +203,14 @@ def test_bad_shard_settings_are_one_clear_line_recorded_in_stats(
     out = tmp_path / "run"
     result = run_cli(*fake_args(fake_openai, doc, out, *overrides), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    [line] = [line for line in result.stderr.splitlines() if line.startswith("synthgen: error:")]
-    assert message in line, line
-    stats = json.loads((out / "stats.json").read_text())
+    [line] = result.stderr.splitlines()
+    assert line.startswith("synthgen: error:") and message in line, line
+    assert not out.exists()  # a single run that fails its checks creates nothing
+
+    sweep = tmp_path / "sweep"
+    result = run_cli("-m", *fake_args(fake_openai, doc, out, *overrides), f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    stats = json.loads((sweep / "0" / "stats.json").read_text())  # what the sweep summary reads
     assert stats["status"] == "failed" and message in stats["error"] and stats["exit_code"] == 2
     assert not fake_openai.requests
 

@@ -90,9 +90,9 @@ def test_facts_jobs_map_their_counts_and_an_earlier_sweep_is_not_listed(
         assert int(row["kept"]) + int(row["rejected"]) == 6
     assert sum(int(row["rejected"]) for row in rows) > 0  # the judge turned some answers down
 
-    result = run_cli(
-        "-m", *fake_overrides(fake_openai, "limit=6", "model.name=beta", f"hydra.sweep.dir={sweep}"), cwd=tmp_path
-    )
+    # Job 0's directory holds alpha's outputs: beta may start it afresh (resume=false) and replays from the cache.
+    again = fake_overrides(fake_openai, "limit=6", "resume=false", "model.name=beta", f"hydra.sweep.dir={sweep}")
+    result = run_cli("-m", *again, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     [row] = read_summary(sweep)  # jobs 1 and 2 of the first sweep are still on disk, not in this summary
     assert (row["job"], row["status"], row["calls"]) == ("0", "completed", "0")

@@ -29,6 +29,7 @@ class ModelSettings(Strict):
     api_key_env: str | None = None
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(1024, ge=1)
+    output_budgets: bool = True
     max_concurrency: int = Field(8, ge=1)
     timeout: float = Field(60.0, gt=0)
     retries: int = Field(4, ge=0)
@@ -212,7 +213,9 @@ class Settings(Strict):
     limit: int | None = Field(None, ge=1)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     max_cost_usd: float | None = Field(None, gt=0)
+    max_failure_rate: float = Field(0.5, ge=0.0, le=1.0)
     dry_run: bool = False
+    resume: bool = True
     report: bool = True
     quiet: bool = False
     export: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -222,17 +225,25 @@ class Settings(Strict):
 _TAGS = {"sequential", "random", "queries", "conversation", "facts"}  # discriminated unions add them to the location
 
 
-def describe(error: ValidationError, prefix: str = "") -> str:
-    """One line per problem, each naming the setting to fix (`prefix` is the group of a `_target_` option)."""
-    lines = []
+class InvalidConfig(UserError):
+    """Settings that fail validation: `problems` pairs each setting's dotted path with what is wrong with it."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        listed = "; ".join(f"{setting}: {message}" for setting, message in problems)
+        super().__init__(f"invalid config: {listed} (fix the value on the command line or in conf/)")
+
+
+def problems_of(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """(setting, message) per problem, the setting as a dotted path (`prefix`: the group of a `_target_` option)."""
+    found = []
     for item in error.errors():
         loc = [prefix] if prefix else []
         loc += [str(p) for p in item["loc"] if not isinstance(p, int)]
         if len(loc) > 1 and loc[1] in _TAGS:
             loc.pop(1)
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{'.'.join(loc) or 'config'}: {message}")
-    return "; ".join(lines)
+        found.append((".".join(loc) or "config", item["msg"].removeprefix("Value error, ")))
+    return found
 
 
 def instantiate_target(group: str, data: Any, base: type[Target]) -> Target:
@@ -259,9 +270,7 @@ def instantiate_target(group: str, data: Any, base: type[Target]) -> Target:
     try:
         return cls.model_validate({key: value for key, value in data.items() if key != "_target_"})
     except ValidationError as error:
-        raise UserError(
-            f"invalid config: {describe(error, group)} (fix the value on the command line or in conf/)"
-        ) from None
+        raise InvalidConfig(problems_of(error, group)) from None
 
 
 def require_class(settings: BaseModel, cls: type[Target], group: str) -> Target:
@@ -281,7 +290,7 @@ def validate_settings(raw: dict[str, Any]) -> Settings:
     try:
         settings = Settings.model_validate({**raw, "model": model, "loader": loader})
     except ValidationError as error:
-        raise UserError(f"invalid config: {describe(error)} (fix the value on the command line or in conf/)") from None
+        raise InvalidConfig(problems_of(error)) from None
     uses_template = isinstance(settings.mode, FactsModeSettings)
     if uses_template and settings.fact_template is None:
         options = ", ".join(group_options("fact_template"))

@@ -12,22 +12,30 @@ from synthgen.core.errors import UserError
 
 
 class JsonlOutput:
-    """A JSONL file appended one flushed line at a time, so a crash keeps every finished record."""
+    """A JSONL file appended one flushed line at a time, so a crash keeps every finished record.
+
+    Nothing is touched until `begin` or the first `write`; a `fresh` output then replaces what an earlier
+    attempt left in the file, others append to it.
+    """
 
     def __init__(self, path: Path, *, fresh: bool = False) -> None:
         self.path = path
         self.count = 0
-        if fresh:
-            path.unlink(missing_ok=True)
+        self.fresh = fresh
         self._file: TextIO | None = None
         self._writer: jsonlines.Writer | None = None
 
-    def write(self, record: dict[str, Any]) -> None:
-        """Append one record and flush it to disk."""
+    def begin(self) -> None:
+        """Open the file now (emptied if `fresh`), so it exists even if no record is written."""
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
+            self._file = self.path.open("w" if self.fresh else "a", encoding="utf-8")
             self._writer = jsonlines.Writer(self._file, compact=True, sort_keys=False, flush=True)
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record and flush it to disk."""
+        self.begin()
+        assert self._writer is not None
         self._writer.write(record)
         self.count += 1
 

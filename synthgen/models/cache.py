@@ -24,7 +24,16 @@ CREATE TABLE IF NOT EXISTS calls (
     completion_tokens INTEGER NOT NULL,
     cost_usd REAL NOT NULL,
     created REAL NOT NULL
-)
+);
+-- Replies that failed validation: kept to diagnose the model, never replayed.
+CREATE TABLE IF NOT EXISTS rejected (
+    key TEXT NOT NULL,
+    model TEXT NOT NULL,
+    content TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejected_key ON rejected (key);
 """
 
 
@@ -47,7 +56,10 @@ def call_key(call: dict[str, Any], sample: int) -> str:
 
 
 class CallCache:
-    """Successful calls only; each is committed the moment it returns, so a crash loses only calls in flight."""
+    """Successful calls only; each is committed the moment it returns, so a crash loses only calls in flight.
+
+    A reply that a caller later finds unusable is moved to the `rejected` table by `reject`: a rerun calls again.
+    """
 
     def __init__(self, path: Path, mode: CacheMode) -> None:
         self.mode = mode
@@ -57,10 +69,12 @@ class CallCache:
             self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-        except sqlite3.Error as error:
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
             raise UserError(
-                f"cannot open the call cache {path}: {error} (fix: set cache.path to a writable file or cache.mode=off)"
+                f"cannot open the call cache {path}: {reason} "
+                "(fix: set cache.path to a writable file or cache.mode=off)"
             ) from None
 
     def get(self, key: str) -> CachedReply | None:
@@ -78,6 +92,24 @@ class CallCache:
             "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?)",
             (key, model, reply.content, reply.prompt_tokens, reply.completion_tokens, reply.cost_usd, time.time()),
         )
+
+    def rejections(self, key: str) -> int:
+        """How many replies to the call `key` were rejected as unusable."""
+        return int(self._db.execute("SELECT COUNT(*) FROM rejected WHERE key = ?", (key,)).fetchone()[0])
+
+    def reject(self, key: str, error: str) -> None:
+        """Move the stored reply of `key` to the rejected replies (with why it failed), so it is never replayed."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT INTO rejected SELECT key, model, content, ?, ? FROM calls WHERE key = ?",
+                (error, time.time(), key),
+            )
+            self._db.execute("DELETE FROM calls WHERE key = ?", (key,))
+        except sqlite3.Error:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])

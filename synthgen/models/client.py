@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
+import time
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel
 
-from synthgen.core.errors import BudgetExhausted, FatalModelError
+from synthgen.core.errors import BudgetExhausted, CallsStopped, FatalModelError, ModelUnreachable
 from synthgen.models.cache import CachedReply, CallCache, call_key
 from synthgen.models.providers.base import LiteLLMModel, import_litellm
 from synthgen.models.structured import Schema, StructuredOutputError, parse_structured, schema_json, strict_schema
@@ -18,6 +20,22 @@ from synthgen.models.usage import Usage
 
 log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]
+# A reply cut off at max_tokens (a model looping inside its reply, typically) is never repaired nor cached: it is
+# drawn again, at most REDRAWS times, as draw `draw + k * REDRAW_STRIDE`: a new seed and cache key, beyond any draw
+# number a plan uses.
+REDRAWS = 2
+REDRAW_STRIDE = 1 << 20
+
+
+class _Truncated(Exception):
+    """The reply stopped at max_tokens (finish_reason `length`)."""
+
+
+class TruncatedReply(StructuredOutputError):
+    """Every draw of a call was cut off at max_tokens: no usable reply (a structured output error for callers)."""
+
+
+_REDRAW = 1_000_003  # the draw offset of a call asked again after an unusable reply: far from every ordinary draw
 
 
 class ModelClient:
@@ -44,21 +62,38 @@ class ModelClient:
         self._tokens = AsyncLimiter(provider.tpm, 60) if provider.tpm else None
         self._litellm: Any = None
         self._ready = asyncio.Lock()
+        self._stopping = threading.Event()  # set by `stop`, shared with the `for_model` clients
+        self._answered = False  # whether this model has answered once: a refused connection is then worth a retry
 
     def for_model(self, provider: LiteLLMModel) -> ModelClient:
-        """A client for another model that shares this one's stats, cache and budget."""
-        return ModelClient(provider, self.stats, self.cache, self.max_cost_usd)
+        """A client for another model that shares this one's stats, cache, budget and stop."""
+        client = ModelClient(provider, self.stats, self.cache, self.max_cost_usd)
+        client._stopping = self._stopping
+        return client
+
+    def stop(self) -> None:
+        """Start no new call from now on (the run was interrupted): a call not yet sent raises CallsStopped."""
+        self._stopping.set()
 
     async def text(
-        self, messages: Messages, *, stage: str, draw: int = 0, extra_data: dict[str, Any] | None = None
+        self,
+        messages: Messages,
+        *,
+        stage: str,
+        draw: int = 0,
+        extra_data: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
     ) -> str:
         """One completion, returned as stripped text.
 
         `draw` numbers independent draws of the same prompt: different draws are different calls (and, for
         seeded models, different seeds), never one answer repeated. `extra_data` is the call's context for an
-        agent provider (keyed in the cache); other providers ignore it.
+        agent provider (keyed in the cache); other providers ignore it. `max_tokens` is the call's output budget,
+        sized from what it asks for; the model's `max_tokens` stays the ceiling. A reply cut off at the limit is
+        drawn again.
         """
-        return await self._complete(messages, stage=stage, response_format=None, draw=draw, extra_data=extra_data)
+        reply, _ = await self._untruncated(messages, stage, None, draw, extra_data, max_tokens)
+        return reply
 
     async def structured(
         self,
@@ -68,13 +103,15 @@ class ModelClient:
         stage: str,
         draw: int = 0,
         extra_data: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
     ) -> Schema:
-        """A completion parsed into `schema`, with one repair re-ask that shows the model its error."""
+        """A completion parsed into `schema`, with one repair re-ask that shows the model its error.
+
+        Arguments as for `text`; a reply cut off at max_tokens is drawn again, not repaired.
+        """
         messages = self._with_format_instruction(messages, schema)
         response_format = self._response_format(schema)
-        reply = await self._complete(
-            messages, stage=stage, response_format=response_format, draw=draw, extra_data=extra_data
-        )
+        reply, first_draw = await self._untruncated(messages, stage, response_format, draw, extra_data, max_tokens)
         try:
             return parse_structured(reply, schema)
         except ValueError as first_error:
@@ -87,13 +124,59 @@ class ModelClient:
                     f"a JSON object that matches this JSON schema: {schema_json(schema)}",
                 },
             ]
-            reply = await self._complete(
-                repair, stage=stage, response_format=response_format, draw=draw, extra_data=extra_data
-            )
+            reply, repair_draw = await self._untruncated(repair, stage, response_format, draw, extra_data, max_tokens)
             try:
                 return parse_structured(reply, schema)
             except ValueError as error:
+                self._reject(messages, response_format, first_draw, extra_data, max_tokens, first_error)
+                self._reject(repair, response_format, repair_draw, extra_data, max_tokens, error)
                 raise StructuredOutputError(f"invalid structured output after one repair: {error}") from None
+
+    async def _untruncated(
+        self,
+        messages: Messages,
+        stage: str,
+        response_format: dict[str, Any] | None,
+        draw: int,
+        extra_data: dict[str, Any] | None,
+        max_tokens: int | None,
+    ) -> tuple[str, int]:
+        """The first reply not cut off at max_tokens, of at most 1 + REDRAWS fresh draws, and its draw number."""
+        for redraw in range(REDRAWS + 1):
+            used = draw + redraw * REDRAW_STRIDE
+            try:
+                reply = await self._complete(
+                    messages,
+                    stage=stage,
+                    response_format=response_format,
+                    draw=used,
+                    extra_data=extra_data,
+                    max_tokens=max_tokens,
+                )
+            except _Truncated:
+                self.stats.stage(stage).truncations += 1
+            else:
+                return reply, used
+        limit = self._max_tokens(max_tokens)
+        fix = "set model.output_budgets=false" if limit < self.settings.max_tokens else "raise model.max_tokens"
+        raise TruncatedReply(
+            f"every reply was cut off at max_tokens={limit} ({REDRAWS + 1} draws): the model looped, or the limit is "
+            f"too low (fix: {fix})"
+        )
+
+    def _reject(
+        self,
+        messages: Messages,
+        response_format: dict[str, Any] | None,
+        draw: int,
+        extra_data: dict[str, Any] | None,
+        max_tokens: int | None,
+        error: Exception,
+    ) -> None:
+        """Keep an unusable reply in the cache for diagnosis only, so a rerun asks the model again."""
+        if self.cache is not None and self.cache.mode != "off":
+            key = call_key(self._call_kwargs(messages, response_format, draw, extra_data, max_tokens), draw)
+            self.cache.reject(key, str(error))
 
     def _with_format_instruction(self, messages: Messages, schema: type[BaseModel]) -> Messages:
         if self.settings.structured_output == "json_schema":
@@ -121,23 +204,32 @@ class ModelClient:
         response_format: dict[str, Any] | None,
         draw: int,
         extra_data: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
     ) -> str:
-        kwargs = self._call_kwargs(messages, response_format, draw, extra_data)
+        """One call's reply: from the cache, else from the model with retries; raises _Truncated (uncached) for a
+        reply cut off at max_tokens."""
+        kwargs = self._call_kwargs(messages, response_format, draw, extra_data, max_tokens)
         counters = self.stats.stage(stage)
         key = call_key(kwargs, draw) if self.cache is not None and self.cache.mode != "off" else None
         if key is not None and self.cache is not None and (hit := self.cache.get(key)) is not None:
             counters.cache_hits += 1
             counters.mark()
             return hit.content
+        if key is not None and self.cache is not None and (rejected := self.cache.rejections(key)):
+            # The same call once gave an unusable reply: a seeded model gets another draw (kept under the same key).
+            kwargs = self._call_kwargs(messages, response_format, draw + _REDRAW * rejected, extra_data, max_tokens)
         litellm = await self._litellm_ready()
         for attempt in range(self.settings.retries + 1):
             try:
                 async with self._semaphore:
                     self._check_budget()
                     await self._rate_limit(messages)
+                    self._check_budget()  # the wait may have outlasted the budget or the run
                     counters.mark()
+                    started = time.monotonic()
                     response = await litellm.acompletion(**kwargs)
                     counters.mark()
+                    counters.max_call_seconds = max(counters.max_call_seconds, round(time.monotonic() - started, 3))
             except Exception as error:  # classified below: retry, give up on the unit, or stop the run
                 counters.mark()
                 delay = self._retry_delay(error, attempt)
@@ -147,7 +239,10 @@ class ModelClient:
                 log.info("retrying %s in %.1fs after %s", self.settings.name, delay, type(error).__name__)
                 await asyncio.sleep(delay)
                 continue
+            self._answered = True
             reply = self._account(response, stage)
+            if response.choices[0].finish_reason == "length":
+                raise _Truncated
             if key is not None and self.cache is not None:
                 self.cache.put(key, self.settings.model, reply)
             return reply.content
@@ -172,7 +267,9 @@ class ModelClient:
             await self._tokens.acquire(min(estimate, self._tokens.max_rate))
 
     def _check_budget(self) -> None:
-        """Start no new call once the run's spend has reached max_cost_usd."""
+        """Start no new call once the run is stopping or its spend has reached max_cost_usd."""
+        if self._stopping.is_set():
+            raise CallsStopped("the run was interrupted")
         if self.max_cost_usd is not None and self.stats.cost_usd >= self.max_cost_usd:
             raise BudgetExhausted(f"spent ${self.stats.cost_usd:.4f} of max_cost_usd={self.max_cost_usd}")
 
@@ -182,13 +279,14 @@ class ModelClient:
         response_format: dict[str, Any] | None,
         draw: int,
         extra_data: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
     ) -> dict[str, Any]:
         s = self.settings
         kwargs: dict[str, Any] = {
             "model": s.model,
             "messages": messages,
             "temperature": s.temperature,
-            "max_tokens": s.max_tokens,
+            "max_tokens": self._max_tokens(max_tokens),
             "timeout": s.timeout,
             "num_retries": 0,
             "max_retries": 0,
@@ -198,6 +296,12 @@ class ModelClient:
         if response_format is not None:
             kwargs["response_format"] = response_format
         return {**kwargs, **s.call_kwargs(draw, extra_data)}
+
+    def _max_tokens(self, budget: int | None) -> int:
+        """A call's limit: its own budget, under the model's max_tokens (unless the model opts out of budgets)."""
+        if budget is None or not self.settings.output_budgets:
+            return self.settings.max_tokens
+        return min(budget, self.settings.max_tokens)
 
     def _retry_delay(self, error: Exception, attempt: int) -> float | None:
         """Seconds to wait before retrying, None to give up; fatal errors stop the whole run."""
@@ -211,6 +315,15 @@ class ModelClient:
             raise FatalModelError(
                 f"model '{self.settings.model}' was not found: {_first_line(error)} (fix: check model.model)"
             ) from None
+        if not self._answered and _connection_refused(error):  # nothing listens there: no point in waiting
+            if self.settings.api_base:
+                raise ModelUnreachable(
+                    f"cannot reach {self.settings.api_base} (connection refused)",
+                    "start the server or set model.api_base",
+                ) from error
+            raise ModelUnreachable(
+                f"{_first_line(error)} (connection refused)", "start the server or correct its address in model"
+            ) from error
         retryable = (
             litellm.RateLimitError,
             litellm.Timeout,
@@ -263,6 +376,18 @@ def _retry_after_seconds(error: Exception) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _connection_refused(error: BaseException) -> bool:
+    """Whether a refused connection is among the causes of `error` (litellm wraps the socket error)."""
+    cause: BaseException | None = error
+    for _ in range(16):  # chains are short; a bound guards against a cycle
+        if cause is None:
+            return False
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _first_line(error: Exception) -> str:

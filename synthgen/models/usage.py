@@ -1,4 +1,5 @@
-"""Model usage per stage: calls, cache hits, retries, tokens, cost and wall time, as the client counts them."""
+"""Model usage per stage: calls, cache hits, retries, tokens, cost, wall time and the slowest call, as the client
+counts them."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ class StageStats:
     cache_hits: int = 0
     retries: int = 0
     repairs: int = 0
+    truncations: int = 0  # replies cut off at max_tokens, drawn again
     failures: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    max_call_seconds: float = 0.0  # the slowest model call (cache hits and waits excluded)
     started: float | None = None
     finished: float | None = None
 

@@ -1,111 +1,96 @@
-"""One job: validate the composed config, plan, run the pipeline `mode.pipeline` names (or a dry run), write stats."""
+"""Running one job for the CLI (`run_job`: exit codes, one error line) or for a caller (`execute_job`: raises)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from synthgen.config.schema import Settings, validate_settings
-from synthgen.config.tree import to_plain
-from synthgen.core.errors import UserError
+from synthgen.core.errors import CRASH_EXIT_CODE, RunInterrupted, UserError
 from synthgen.core.jsonl import write_json
-from synthgen.core.paths import cache_dir
-from synthgen.core.secrets import redact
-from synthgen.models.cache import CallCache
-from synthgen.models.client import ModelClient
-from synthgen.models.providers.base import as_provider
-from synthgen.outputs.export.base import build_exporter, export_run
-from synthgen.outputs.report.page import write_report
-from synthgen.run.dry_run import write_plan
-from synthgen.run.pipeline import pipeline_class
-from synthgen.run.summary import summary_table
+from synthgen.core.secrets import hidden, redact
+from synthgen.run.job import Job, prepare_job
 
 log = logging.getLogger("synthgen")
 
 
-def run_job(cfg: DictConfig, out_dir: Path) -> int:
-    """Run the configured job into `out_dir`; returns the process exit code (0 on success).
+def run_job(cfg: DictConfig, out_dir: Path, job: Job | None = None, *, sweep_job: bool = False) -> int:
+    """Run the configured job into `out_dir` (`job`: already prepared by the preflight); returns the exit code.
 
-    A UserError is printed as one `synthgen: error:` line; callers that need the message use `execute_job`.
-    Any failure is also recorded in stats.json (`status`, `error`, `exit_code`) for the sweep summary.
+    A UserError is one `synthgen: <label>:` line on stderr, also written to the job log and to stats.json
+    (`status`, `error`, `exit_code`, for the sweep summary). A single run that failed its checks leaves its run
+    directory as it was (no stats.json is written); a sweep job records the failure for the summary. A bug exits
+    with CRASH_EXIT_CODE: one line on stderr, the traceback in the job log.
     """
-    (out_dir / "stats.json").unlink(missing_ok=True)  # stats.json describes this attempt only
+    record = sweep_job  # a sweep job's directory is Hydra's, already rewritten: every failure is recorded there
     try:
-        execute_job(cfg, out_dir)
+        job = job or prepare_job(cfg, out_dir)
+        record = True  # the directory is claimed: its stats.json describes this attempt
+        try:
+            job.execute()
+        finally:
+            job.release()
     except UserError as error:
-        message = redact(str(error))  # a provider's error text can quote the key
-        print(f"synthgen: error: {message}", file=sys.stderr)
-        _record_failure(out_dir, message, error.exit_code)
+        message = report(error)
+        _log_to_files(logging.ERROR, message)
+        if record:
+            status = "interrupted" if isinstance(error, RunInterrupted) else "failed"
+            _record_failure(out_dir, message, error.exit_code, status)
         return error.exit_code
-    except Exception as error:  # a bug: recorded, then raised with its traceback
-        _record_failure(out_dir, redact(f"{type(error).__name__}: {error}"), 1)
-        raise
+    except Exception as error:  # a bug: one line here, the traceback in the job log
+        crash = redact(f"{type(error).__name__}: {error}")
+        logs = _log_files()
+        if logs:
+            _log_to_files(logging.CRITICAL, redact(traceback.format_exc()))
+        else:
+            traceback.print_exc()
+        where = f": the traceback is in {logs[0]}" if logs else ""
+        print(f"synthgen: internal error: {crash} (this is a bug in synthgen or a plugin{where})", file=sys.stderr)
+        if record:
+            _record_failure(out_dir, crash, CRASH_EXIT_CODE, "failed")
+        return CRASH_EXIT_CODE
     return 0
 
 
-def execute_job(cfg: DictConfig, out_dir: Path) -> None:
-    """Run the configured job into `out_dir`; a user mistake raises UserError (its message and exit_code)."""
-    settings = validate_settings(to_plain(cfg))
-    provider = as_provider(settings.model)
-    pipeline_type = pipeline_class(settings.mode.pipeline)
-    stats = pipeline_type.stats_type(model=settings.model.name, mode=settings.mode.kind)
-    exporters = [build_exporter(options) for options in settings.export.values()]  # bad options fail before any call
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cache: CallCache | None = None
-    try:
-        pipeline = pipeline_type(settings, out_dir, stats)
-        plan = pipeline.plan()
-        if settings.dry_run:
-            stats.status = "dry_run"
-            write_plan(pipeline.estimate(plan), out_dir)
-            return
-        cache = _open_cache(settings)
-        asyncio.run(pipeline.run(plan, ModelClient(provider, stats, cache, settings.max_cost_usd)))
-        stats.status = "completed"
-    except UserError:
-        stats.status = "failed"
-        raise
-    finally:
-        if stats.status == "running":
-            stats.status = "interrupted"
-        write_json(out_dir / "stats.json", stats.to_dict())
-        if cache is not None:
-            cache.close()
-        provider.close()
-    export_run(out_dir, exporters)
-    if settings.report:
-        write_report(out_dir)
-    summary = stats.to_dict()
-    if not settings.quiet:
-        quality = out_dir / "quality.json"
-        print(summary_table(summary, json.loads(quality.read_text(encoding="utf-8")) if quality.is_file() else None))
-    produced = ", ".join(f"{count} {kind}" for kind, count in summary["produced"].items()) or "nothing"
-    log.info(
-        "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs",
-        produced,
-        out_dir,
-        summary["calls"],
-        summary["cache_hits"],
-        summary["failures"],
-        summary["wall_seconds"],
-    )
+def execute_job(cfg: DictConfig, out_dir: Path, *, api_key: str | None = None) -> None:
+    """Run the configured job into `out_dir`; a user mistake raises UserError (its message and exit_code).
+
+    `api_key` is a key for this job only, used instead of the environment's and redacted like it.
+    """
+    with hidden(api_key):
+        job = prepare_job(cfg, out_dir, api_key=api_key)
+        try:
+            job.execute()
+        finally:
+            job.release()
 
 
-def _open_cache(settings: Settings) -> CallCache | None:
-    if settings.cache.mode == "off":
-        return None
-    path = Path(settings.cache.path).expanduser() if settings.cache.path else cache_dir() / "calls.sqlite"
-    return CallCache(path, settings.cache.mode)
+def report(error: UserError) -> str:
+    """Print the one line of a user mistake on stderr; returns the message (secrets redacted)."""
+    message = redact(str(error))  # a provider's error text can quote the key
+    print(f"synthgen: {error.label}: {message}", file=sys.stderr)
+    return message
 
 
-def _record_failure(out_dir: Path, error: str, exit_code: int) -> None:
-    """Mark stats.json failed with the error; written from scratch if the job stopped before its stats."""
+def _log_files() -> list[str]:
+    """The files the job log writes to (Hydra's `<job>.log` handler)."""
+    return [h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+
+
+def _log_to_files(level: int, message: str) -> None:
+    """Write `message` to the job log files only: the terminal already shows it once, on stderr."""
+    record = log.makeRecord(log.name, level, __file__, 0, message, (), None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def _record_failure(out_dir: Path, error: str, exit_code: int, status: str) -> None:
+    """Add the status, error and exit code to stats.json; written from scratch if the job stopped before its stats."""
     path = out_dir / "stats.json"
     stats = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(path, {**stats, "status": "failed", "error": error, "exit_code": exit_code})
+    write_json(path, {**stats, "status": status, "error": error, "exit_code": exit_code})

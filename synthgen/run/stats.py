@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from synthgen.models.usage import Usage
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What made units fail, as one line, and the fix when the error knows it."""
+
+    message: str
+    fix: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -19,7 +27,9 @@ class RunStats(Usage):
     requested: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     produced: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     shortfalls: list[dict[str, Any]] = field(default_factory=list)
+    units: int = 0  # work units this attempt ran (chunks in document modes, items in facts mode)
     failures: int = 0
+    failure_causes: Counter[Cause] = field(default_factory=Counter)
     resumed: int = 0
     skipped: int = 0
     status: str = "running"
@@ -51,6 +61,7 @@ class RunStats(Usage):
             "produced": dict(self.produced),
             "shortfall": {k: max(0, v - self.produced.get(k, 0)) for k, v in self.requested.items()},
             "shortfalls": self.shortfalls,
+            "units": self.units,
             "failures": self.failures,
             "resumed": self.resumed,
             "skipped": self.skipped,

@@ -1,7 +1,8 @@
 """The unit runner both pipelines share: units run concurrently, a failed unit is recorded and the run goes on.
 
 It owns failures.jsonl, the progress bar, the budget stop (units left unstarted are counted as skipped), and the
-run's two unhappy endings: the budget ran out, or every unit failed.
+run's unhappy endings: the budget ran out, every unit failed, or (checked by the runner once the pipeline is done)
+more units failed than `max_failure_rate` allows. When the failures share a cause, the final line names it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from synthgen.core.errors import BudgetExceeded, BudgetExhausted, NothingProduced, UserError
+from synthgen.core.errors import BudgetExceeded, BudgetExhausted, NothingProduced, TooManyFailures, UserError
 from synthgen.core.jsonl import JsonlOutput
 from synthgen.core.secrets import redact
-from synthgen.run.stats import RunStats
+from synthgen.run.stats import Cause, RunStats
 
 Unit = TypeVar("Unit")
 Result = TypeVar("Result")
+GENERIC_FIX = "check the model settings and the errors listed there, then rerun"
 
 
 class UnitFailed(Exception):
@@ -62,23 +64,25 @@ class UnitRunner:
         The progress bar counts units, or, when `total` is given, what the work reports with `advance`.
         A UserError (a fatal model error, a broken prompt) stops every unit and is raised as itself.
         """
+        self.failures.begin()  # this attempt's failures replace the last attempt's, even when there are none
         size = len(units) if total is None else total
+        self.stats.units = max(self.stats.units, size)
         # Shown on a terminal only, with the run's counts so far (kept, rejected, failed) beside it.
         with tqdm(total=size, unit="unit", desc=desc, disable=True if self.quiet else None) as progress:
             self._progress = progress
 
             async def one(unit: Unit) -> Result | None:
+                result: Result | None = None
                 try:
-                    return await work(unit)
+                    result = await work(unit)
                 except UnitFailed as failure:
                     self.record(failure)
                 except BudgetExhausted:
                     self.stats.skipped += 1  # left unfinished, so a rerun with more budget completes it
-                finally:
-                    if total is None:
-                        progress.update(1)
-                    progress.set_postfix(self._counts(), refresh=False)
-                return None
+                if total is None:  # a cancelled unit raises past this: the bar shows only finished units
+                    progress.update(1)
+                progress.set_postfix(self._counts(), refresh=False)
+                return result
 
             try:
                 async with asyncio.TaskGroup() as group:
@@ -100,29 +104,56 @@ class UnitRunner:
         return {**counts, "failed": self.stats.failures}
 
     def record(self, failure: UnitFailed) -> None:
-        """Write a failed unit to failures.jsonl (its error redacted) and count it."""
+        """Write a failed unit to failures.jsonl (its error redacted) and count it and its cause."""
+        error = redact(str(failure.error))
         self.stats.failures += 1
         self.stats.stage(failure.stage).failures += 1
+        first_line = (error.strip().splitlines() or [type(failure.error).__name__])[0][:300]
+        self.stats.failure_causes[Cause(first_line, getattr(failure.error, "fix", None))] += 1
         self.failures.write(
             {
                 **failure.fields,
                 "stage": failure.stage,
                 "error_type": type(failure.error).__name__,
-                "error": redact(str(failure.error))[:2000],
+                "error": error[:2000],
             }
         )
 
     def finish(self, *, produced: int, what: str, max_cost_usd: float | None, empty: str | None = None) -> None:
         """Close failures.jsonl; raise BudgetExceeded if units were skipped, NothingProduced if nothing was made.
 
-        Nothing made is an error when units failed, or always when the pipeline gives its `empty` explanation.
+        Nothing made is an error when units failed, or always when the pipeline gives its `empty` explanation;
+        when every failure has the same cause, the error names it. An interrupted run ends in the runner.
         """
         self.failures.close()
+        if self.stats.status == "interrupted":
+            return
         if self.stats.skipped:
             raise BudgetExceeded.after(max_cost_usd, self.stats.cost_usd, self.stats.skipped, what)
         if produced == 0 and (self.failures.count or empty):
-            raise NothingProduced(
-                empty
-                or f"every unit failed ({self.failures.count} failures, see {self.failures.path}) "
-                "(fix: check the model settings and the errors listed there, then rerun)"
-            )
+            failed = f"{self.failures.count} failures, see {self.failures.path}"
+            if len(self.stats.failure_causes) == 1:
+                [cause] = self.stats.failure_causes
+                raise NothingProduced(
+                    f"no {what} produced ({failed}), all with one cause: {cause.message} "
+                    f"(fix: {cause.fix or GENERIC_FIX})"
+                )
+            raise NothingProduced(empty or f"every unit failed ({failed}) (fix: {GENERIC_FIX})")
+
+
+def check_failure_rate(stats: RunStats, max_failure_rate: float, failures: Path) -> None:
+    """Raise TooManyFailures, naming the most frequent cause, when failures exceed `max_failure_rate` of the units.
+
+    A unit can fail more than once (a chunk's answers fail one by one), so the rate is capped at 1.
+    """
+    if not stats.units or not stats.failure_causes:
+        return
+    rate = min(1.0, stats.failures / stats.units)
+    if rate <= max_failure_rate:
+        return
+    cause, count = stats.failure_causes.most_common(1)[0]
+    raise TooManyFailures(
+        f"{stats.failures} failures in {stats.units} work units ({rate:.0%}, above max_failure_rate="
+        f"{max_failure_rate}); most often ({count} times, see {failures}): {cause.message} "
+        f"(fix: {cause.fix or GENERIC_FIX}, or raise max_failure_rate)"
+    )

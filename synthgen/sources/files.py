@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import glob
 import os
 import re
@@ -70,6 +71,11 @@ def _expand(source: str, suffixes: tuple[str, ...]) -> list[SourceFile]:
         return _walk(source, path, suffixes)
     if _GLOB_CHARS.search(source):
         return _glob(source, suffixes)
+    if path.is_symlink():  # a link to nowhere: a loop or a broken link
+        try:
+            path.resolve(strict=True)
+        except (OSError, RuntimeError) as error:
+            raise _unreachable(SourceFile(_absolute(path), path.name, source), error) from None
     raise UserError(f"source path not found: {source} (fix: pass source=PATH to an existing file, directory or glob)")
 
 
@@ -122,7 +128,10 @@ def _dedup(found: Iterator[SourceFile]) -> list[SourceFile]:
     seen: set[Path] = set()
     unique = []
     for f in found:
-        real = f.path.resolve()
+        try:
+            real = f.path.resolve(strict=True)
+        except (OSError, RuntimeError) as error:  # Python 3.11 raises RuntimeError for a symlink loop
+            raise _unreachable(f, error) from None
         if real not in seen:
             seen.add(real)
             unique.append(f)
@@ -143,7 +152,7 @@ def read_text(found: SourceFile) -> Document:
     try:
         data = found.path.read_bytes()
     except OSError as error:
-        raise UserError(f"cannot read {found.shown}: {error.strerror} (fix: check the file's permissions)") from None
+        raise _unreachable(found, error) from None
     if data.startswith(_UTF16_BOMS):
         raise _not_utf8(found, data, 0, "UTF-16")
     if b"\0" in data:
@@ -159,6 +168,15 @@ def read_text(found: SourceFile) -> Document:
     if not text.strip():
         raise UserError(f"empty file: {found.shown} (fix: add text to it, or remove it from source)")
     return Document(found.path, found.name, text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _unreachable(found: SourceFile, error: OSError | RuntimeError) -> UserError:
+    """The error for a file that cannot be opened: a symlink loop, a broken link, or no permission."""
+    if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
+        return UserError(f"symlink loop at {found.shown} (fix: repair or remove the link, or leave it out of source)")
+    if error.errno == errno.ENOENT:
+        return UserError(f"broken symlink: {found.shown} (fix: repair or remove the link, or leave it out of source)")
+    return UserError(f"cannot read {found.shown}: {error.strerror} (fix: check the file's permissions)")
 
 
 def _not_utf8(found: SourceFile, data: bytes, offset: int, likely: str) -> UserError:

@@ -15,6 +15,10 @@ _LINE = re.compile(r"[^\n]*\n|[^\n]+")
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")
 _FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*$")
 _HEADER = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+# A heading's trailing attribute list (MkDocs/Python-Markdown attr_list, Pandoc header attributes):
+# `{ #id }`, `{: .class }`, `{#id .class key=value}`, `{-}`; not part of the title.
+_ATTRIBUTE = r"""(?:[#.][^\s{}"'=]+|[^\s{}"'=]+=(?:"[^"]*"|'[^']*'|[^\s{}"']*)|-)"""
+_ATTRIBUTE_LIST = re.compile(rf"(?:[ \t]+#+)?[ \t]+\{{:?[ \t]*{_ATTRIBUTE}(?:[ \t]+{_ATTRIBUTE})*[ \t]*\}}$")
 
 
 class MarkdownLoader(ChunkSizes):
@@ -46,7 +50,8 @@ def _section(text: str, start: int, body_start: int, end: int, stack: list[tuple
 
 
 def _headers(text: str, levels: set[int]) -> Iterator[tuple[int, int, int, str]]:
-    """(start, end, level, title) of each header line of a wanted level outside fenced code."""
+    """(start, end, level, title) of each header line of a wanted level outside fenced code; titles carry no
+    attribute list."""
     fence = ""
     end = 0
     for line in _LINE.findall(text):
@@ -58,4 +63,4 @@ def _headers(text: str, levels: set[int]) -> Iterator[tuple[int, int, int, str]]
         elif opening := _FENCE_OPEN.match(line):
             fence = opening[1]
         elif (header := _HEADER.match(line)) and len(header[1]) in levels and header[2]:
-            yield start, end, len(header[1]), header[2]
+            yield start, end, len(header[1]), _ATTRIBUTE_LIST.sub("", header[2])

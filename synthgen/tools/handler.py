@@ -3,13 +3,15 @@
 The payload's `config` is mapped onto the Hydra tree: group choices (`model=`, `mode=`, `strategy=`)
 are overrides of one `compose`, and the values are merged into the composed config with `${`
 escaped, so payload text is always data and can never read `${oc.env:...}`. The job then runs
-through `runner.execute_job`, the function behind the CLI. Keys come only from the environment.
+through `runner.execute_job`, the function behind the CLI. `config.api_key` (or `$LLM_API_KEY`) is a key for
+that request only: it goes with the provider calls and nowhere else.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
 import tempfile
@@ -17,20 +19,39 @@ from pathlib import Path
 from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from synthgen.config.schema import InvalidConfig
 from synthgen.config.tree import compose_config
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import recover_jsonl
 from synthgen.core.paths import CONF_DIR
+from synthgen.core.secrets import hidden
 from synthgen.core.secrets import redact as redact_text
+from synthgen.models.providers.base import import_litellm
 from synthgen.run.runner import execute_job
 
-HINTS = {
-    "api_key": "API keys come only from the environment of the handler (e.g. OPENAI_API_KEY)",
-    "connector": "choose the model with config.model, an option of conf/model",
-}
+DEFAULT_PROVIDER_VARIABLE = "SYNTHGEN_HANDLER_PROVIDER"  # the deployment's provider of bare model names
+KEY_VARIABLE = "LLM_API_KEY"  # the request key when the payload brings none, as the Fair-Forge Lambda reads it
+HINTS = {"connector": "choose the model with config.model: an option of conf/model or a litellm model string"}
 SAMPLING_FIELDS = ("num_samples", "chunks_per_sample", "seed")
+# Where each payload setting goes in the config tree (`num_queries` is `mode.num_turns` in conversation mode).
+PATHS = {
+    "litellm_model": "model.model",
+    "api_base": "model.api_base",
+    "temperature": "model.temperature",
+    "max_chunk_size": "loader.max_chunk_size",
+    "min_chunk_size": "loader.min_chunk_size",
+    "overlap": "loader.overlap",
+    "num_queries": "mode.num_queries_per_chunk",
+    "language": "mode.language",
+    "assistant_id": "mode.assistant_id",
+    "seed_examples": "mode.seed_examples",
+    "answers": "mode.answers",
+    **{name: f"strategy.{name}" for name in SAMPLING_FIELDS},
+    "limit": "limit",
+    "max_cost_usd": "max_cost_usd",
+}
 
 
 class HandlerConfig(BaseModel):
@@ -39,6 +60,7 @@ class HandlerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = "local"
+    api_key: SecretStr | None = None
     litellm_model: str | None = None
     api_base: str | None = None
     temperature: float | None = None
@@ -71,28 +93,38 @@ class Payload(BaseModel):
 def run(payload: dict[str, Any]) -> dict[str, Any]:
     """Generate evaluation datasets from `payload["context"]`; any mistake is `{"success": False, "error": ...}`.
 
-    `total_batches` counts the conversation turns (Fair-Forge `Batch` records) over all datasets.
+    `total_batches` counts the conversation turns (Fair-Forge `Batch` records) over all datasets; units that
+    failed are listed under `failures` (only when some did). The request's key never reaches the response.
     Synchronous (the runner uses `asyncio.run`): inside a running event loop, call it in a thread,
     e.g. `await asyncio.to_thread(run, payload)`.
     """
     try:
         request = parse_payload(payload)
-        with tempfile.TemporaryDirectory(prefix="synthgen-handler-") as tmp:
-            source = Path(tmp) / "context.md"
-            source.write_text(request.context, encoding="utf-8")
-            out_dir = Path(tmp) / "run"
-            execute_job(compose_job(request.config, source), out_dir)
-            datasets = recover_jsonl(out_dir / "datasets.jsonl")
     except UserError as error:
         return redact({"success": False, "error": str(error)})
-    return redact(
-        {
-            "success": True,
-            "datasets": datasets,
-            "total_datasets": len(datasets),
-            "total_batches": sum(len(dataset["conversation"]) for dataset in datasets),
-        }
-    )
+    key = request.config.api_key.get_secret_value() if request.config.api_key else os.environ.get(KEY_VARIABLE)
+    with hidden(key), tempfile.TemporaryDirectory(prefix="synthgen-handler-") as tmp:
+        source = Path(tmp) / "context.md"
+        source.write_text(request.context, encoding="utf-8")
+        out_dir = Path(tmp) / "run"
+        failures = out_dir / "failures.jsonl"
+        try:
+            execute_job(compose_job(request.config, source), out_dir, api_key=key or None)
+        except InvalidConfig as error:
+            return redact({"success": False, "error": payload_error(error, request.config)})
+        except UserError as error:
+            message = str(error).replace(f"see {failures}", "listed in `failures`")
+            return redact({"success": False, "error": message, **_failures(failures)})
+        datasets = recover_jsonl(out_dir / "datasets.jsonl")
+        return redact(
+            {
+                "success": True,
+                "datasets": datasets,
+                "total_datasets": len(datasets),
+                "total_batches": sum(len(dataset["conversation"]) for dataset in datasets),
+                **_failures(failures),
+            }
+        )
 
 
 def parse_payload(payload: Any) -> Payload:
@@ -118,36 +150,92 @@ def parse_payload(payload: Any) -> Payload:
 
 def compose_job(config: HandlerConfig, source: Path) -> DictConfig:
     """The job config: one Hydra compose of the group choices, then the payload's values merged in."""
+    option, model = model_choice(config.model)
+    if model is not None and config.litellm_model is not None:
+        raise UserError(
+            f"config.litellm_model sets the model of an option, but config.model '{config.model}' is a model "
+            "string already (fix: drop config.litellm_model)"
+        )
     mode = "conversation" if config.conversation_mode else "queries"
-    overrides = [f"model={model_option(config.model)}", f"mode={mode}"]
+    overrides = [f"model={option}", f"mode={mode}"]
     if config.strategy is not None:
         overrides.append(f"strategy={config.strategy}")
     cfg = compose_config(overrides, bundled=True)
-    merged = OmegaConf.merge(cfg, OmegaConf.create(_literal(_values(config, source))))
+    values = _values(config, source)
+    if model is not None:
+        values.setdefault("model", {})["model"] = model
+    merged = OmegaConf.merge(cfg, OmegaConf.create(_literal(values)))
     assert isinstance(merged, DictConfig)
     return merged
 
 
-def model_option(name: str) -> str:
-    """The conf/model option `name` names: the option itself, or the option whose litellm model it is."""
+def model_choice(name: str) -> tuple[str, str | None]:
+    """The conf/model option for `config.model`, and the litellm model string to set on it (None: the option's).
+
+    `name` is an option, a litellm model string (run on the option that has it, else on `litellm`), or a model
+    of the deployment's default provider ($SYNTHGEN_HANDLER_PROVIDER, e.g. groq: `qwen/qwen3-32b` is
+    `groq/qwen/qwen3-32b`).
+    """
     options = {
         path.stem: OmegaConf.to_container(OmegaConf.load(path), resolve=False).get("model")  # type: ignore[union-attr]
         for path in sorted((CONF_DIR / "model").glob("*.yaml"))
     }
     if name in options:
-        return name
-    if matches := [option for option, model in options.items() if model == name]:
-        return matches[0]
-    raise UserError(
-        f"config.model '{name}' is neither an option of conf/model nor the litellm model of one "
-        f"(fix: use one of {', '.join(options)}; for another litellm model keep an option and set "
-        f'config.litellm_model, e.g. {{"model": "openai_compatible", "litellm_model": "openai/<served-name>"}})'
-    )
+        return name, None
+    model = _litellm_model(name, options)
+    matches = [option for option, option_model in options.items() if option_model == model]
+    return (matches[0], None) if matches else ("litellm", model)
+
+
+def payload_error(error: InvalidConfig, config: HandlerConfig) -> str:
+    """The validation error with the payload's names (`config.num_queries`) for the settings the payload gave."""
+    names = {path: f"config.{name}" for name, path in PATHS.items() if getattr(config, name) is not None}
+    if config.conversation_mode:
+        names["mode.num_turns"] = "config.num_queries"
+    if _litellm_model_of(config) is not None:
+        names["model.model"] = "config.model"
+    problems = "; ".join(f"{_payload_name(setting, names)}: {message}" for setting, message in error.problems)
+    return f"invalid payload: {problems} (fix: correct the value in the payload)"
+
+
+def _payload_name(setting: str, names: dict[str, str]) -> str:
+    """The payload's name of a setting; a whole group (a check across its fields) is the payload's `config`."""
+    return names.get(setting) or ("config" if "." not in setting else setting)
 
 
 def redact(response: dict[str, Any]) -> dict[str, Any]:
-    """The response with the value of every secret-looking environment variable replaced by `[redacted]`."""
+    """The response with every secret (environment keys, the request's key) replaced by `[redacted]`."""
     return json.loads(redact_text(json.dumps(response, ensure_ascii=False)))
+
+
+def _litellm_model(name: str, options: dict[str, Any]) -> str:
+    """`name` as a litellm model string: as given when it names a litellm provider, else of the default provider."""
+    providers = import_litellm().provider_list
+    if "/" in name and name.split("/", 1)[0] in providers:
+        return name
+    default = os.environ.get(DEFAULT_PROVIDER_VARIABLE)
+    if default is None:
+        raise UserError(
+            f"config.model '{name}' is neither an option of conf/model nor a litellm model string "
+            f"(fix: use one of {', '.join(options)}, or '<provider>/{name}'; a deployment can set "
+            f"{DEFAULT_PROVIDER_VARIABLE}, e.g. groq, for model names without a provider)"
+        )
+    if default not in providers:
+        raise UserError(
+            f"{DEFAULT_PROVIDER_VARIABLE}={default} is not a litellm provider (fix: set it to one, e.g. groq or openai)"
+        )
+    return f"{default}/{name}"
+
+
+def _litellm_model_of(config: HandlerConfig) -> str | None:
+    """The litellm model string `config.model` sets, None when it names an option."""
+    return None if (CONF_DIR / "model" / f"{config.model}.yaml").is_file() else config.model
+
+
+def _failures(path: Path) -> dict[str, Any]:
+    """`{"failures": [...]}` with the run's failed units, or nothing when none failed."""
+    rows = recover_jsonl(path)
+    return {"failures": rows} if rows else {}
 
 
 def _reject_unknown(data: dict[str, Any], schema: type[BaseModel], where: str) -> None:
@@ -161,26 +249,19 @@ def _reject_unknown(data: dict[str, Any], schema: type[BaseModel], where: str) -
 
 def _values(config: HandlerConfig, source: Path) -> dict[str, Any]:
     """The payload's settings at their place in the config tree; unset ones keep the tree's defaults."""
-    turns = "num_turns" if config.conversation_mode else "num_queries_per_chunk"
-    tree: dict[str, dict[str, Any]] = {
-        "model": {"model": config.litellm_model, "api_base": config.api_base, "temperature": config.temperature},
-        "loader": {
-            "max_chunk_size": config.max_chunk_size,
-            "min_chunk_size": config.min_chunk_size,
-            "overlap": config.overlap,
-        },
-        "mode": {
-            turns: config.num_queries,
-            "language": config.language,
-            "assistant_id": config.assistant_id,
-            "seed_examples": config.seed_examples,
-            "answers": config.answers,
-        },
-        "strategy": {name: getattr(config, name) for name in SAMPLING_FIELDS},
-    }
-    values: dict[str, Any] = {"source": str(source), "limit": config.limit, "max_cost_usd": config.max_cost_usd}
-    values.update({group: {k: v for k, v in fields.items() if v is not None} for group, fields in tree.items()})
-    return {key: value for key, value in values.items() if value not in (None, {})}
+    values: dict[str, Any] = {"source": str(source)}
+    for name, path in PATHS.items():
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if name == "num_queries" and config.conversation_mode:
+            path = "mode.num_turns"
+        *groups, key = path.split(".")
+        node = values
+        for group in groups:
+            node = node.setdefault(group, {})
+        node[key] = value
+    return values
 
 
 def _literal(value: Any) -> Any:

@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from synthgen.core.command_line import OneLineParser
+from synthgen.core.command_line import OneLineParser, make_out_dir
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import write_jsonl
 from synthgen.outputs.export.run_files import read_facts
@@ -76,7 +76,7 @@ def merge(dirs: list[Path], seed: int, out: Path) -> Counter[str]:
         raise UserError(f"no kept items under {', '.join(map(str, dirs))} (fix: merge facts runs that kept items)")
     rows.sort(key=lambda row: (row[2]["job"], str(row[2]["id"])))  # independent of the order items finished in
     random.Random(seed).shuffle(rows)
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     for name, column in (("ft.jsonl", 0), ("text.jsonl", 1), ("provenance.jsonl", 2)):
         write_jsonl(out / name, [row[column] for row in rows])
     return Counter(str(row[2]["model"]) for row in rows)

@@ -27,12 +27,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from synthgen.core.command_line import OneLineParser
+from synthgen.core.command_line import OneLineParser, make_out_dir
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl, write_json, write_jsonl
+from synthgen.run.directory import output_settings
 from synthgen.run.pipeline import pipeline_class
-
-RUN_ONLY = ("cache", "max_cost_usd")  # a shard rerun with a higher budget or a refreshed cache still belongs
 
 
 def find_shards(dirs: list[Path]) -> list[tuple[Path, DictConfig]]:
@@ -56,7 +55,7 @@ def merge_shards(dirs: list[Path], out: Path) -> dict[str, Any]:
     runs = [run for run, _ in shards]
     config = shards[0][1]
     stats = _sum([json.loads((run / "stats.json").read_text(encoding="utf-8")) for run in runs])
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     pipeline = OmegaConf.select(config, "mode.pipeline")
     if pipeline is None:
         raise UserError(f"{runs[0]} names no mode.pipeline (fix: rerun the shards with this version of synthgen)")
@@ -111,9 +110,10 @@ def _run_config(run: Path) -> DictConfig:
 
 
 def _differing_keys(first: DictConfig, other: DictConfig) -> list[str]:
-    """The top-level settings in which two runs differ, aside from shard.index and those that change no output."""
-    a, b = ({**_plain(config), "shard": _shard(config)[0]} for config in (first, other))
-    return sorted(str(key) for key in a.keys() | b.keys() if key not in RUN_ONLY and a.get(key) != b.get(key))
+    """The top-level settings in which two runs differ, aside from shard.index and those that change no output
+    (a shard rerun with a higher budget, a refreshed cache or fewer calls in flight still belongs)."""
+    a, b = ({**output_settings(_plain(config)), "shard": _shard(config)[0]} for config in (first, other))
+    return sorted(str(key) for key in a.keys() | b.keys() if a.get(key) != b.get(key))
 
 
 def _plain(config: DictConfig) -> dict[str, Any]:

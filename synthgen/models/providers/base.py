@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Self
+
+from pydantic import PrivateAttr
 
 from synthgen.config.schema import ModelSettings, require_class
 from synthgen.core.errors import UserError
@@ -26,6 +28,18 @@ class LiteLLMModel(ModelSettings):
     Subclasses add their own fields and override the hooks; the client calls nothing provider-specific.
     """
 
+    _request_key: str | None = PrivateAttr(None)  # never in a dump, a repr or the config
+
+    def with_api_key(self, key: str) -> Self:
+        """A copy that sends `key` with every call: a key for one request, used instead of the environment's.
+
+        It travels only in the call arguments, which the cache key leaves out; callers hide it from messages
+        with `synthgen.core.secrets.hidden`.
+        """
+        copy = self.model_copy()
+        copy._request_key = key
+        return copy
+
     def register(self) -> None:
         """Make the model callable through litellm (custom providers register their handler); once per process."""
 
@@ -41,6 +55,8 @@ class LiteLLMModel(ModelSettings):
             ) from None
         if self.api_key_env is not None or (self.api_base is not None and provider in _OWN_SERVERS):
             return  # a server of the user's own: its key, if any, comes from api_key_env
+        if self._request_key is not None:
+            return  # the request brought its key
         missing = litellm.validate_environment(model=self.model, api_base=self.api_base).get("missing_keys", [])
         if missing:
             raise UserError(
@@ -53,6 +69,8 @@ class LiteLLMModel(ModelSettings):
 
         `draw` numbers independent draws of one prompt; `extra_data` is the call's context for agents.
         """
+        if self._request_key is not None:
+            return {"api_key": self._request_key}
         return {"api_key": os.environ.get(self.api_key_env) or "not-needed"} if self.api_key_env else {}
 
     def price(self, prompt_tokens: int, completion_tokens: int) -> float | None:

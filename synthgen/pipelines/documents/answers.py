@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings
 from synthgen.core.errors import BudgetExhausted, UserError
 from synthgen.models.client import ModelClient
+from synthgen.pipelines.budgets import ANSWER_TOKENS
 from synthgen.pipelines.prompts import render_prompt
 from synthgen.sources.base import Chunk
 
@@ -63,7 +64,9 @@ async def _answer(
         question=question,
     )
     try:
-        answer = await client.text([{"role": "user", "content": prompt}], stage=STAGE, draw=draw)
+        answer = await client.text(
+            [{"role": "user", "content": prompt}], stage=STAGE, draw=draw, max_tokens=ANSWER_TOKENS
+        )
     except (UserError, BudgetExhausted):
         raise
     except Exception as error:  # one unanswered question is recorded, the run goes on

@@ -7,6 +7,7 @@ from typing import Any
 from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings
 from synthgen.core.normalise import normalise
 from synthgen.models.client import ModelClient, StructuredOutputError
+from synthgen.pipelines.budgets import questions_budget
 from synthgen.pipelines.documents.records import QuestionList
 from synthgen.pipelines.prompts import render_prompt
 from synthgen.sources.base import Chunk
@@ -46,7 +47,12 @@ async def generate_questions(
         try:
             messages = [{"role": "user", "content": prompt}]
             reply = await client.structured(
-                messages, QuestionList, stage=STAGE, draw=draw, extra_data=agent_context(chunk, mode, missing)
+                messages,
+                QuestionList,
+                stage=STAGE,
+                draw=draw,
+                extra_data=agent_context(chunk, mode, missing),
+                max_tokens=questions_budget(missing),
             )
         except StructuredOutputError:
             if not written:

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from synthgen.config.schema import FactsModeSettings, FactTemplate
 from synthgen.models.client import ModelClient
+from synthgen.pipelines.budgets import MESSAGE_TOKENS
 from synthgen.pipelines.facts.pairs import Pair
 from synthgen.pipelines.prompts import render_prompt
 
@@ -42,7 +43,13 @@ def answer_prompt(mode: FactsModeSettings, template: FactTemplate, question: str
 
 async def vary_question(client: ModelClient, prompt: str, draw: int, stage: str = QUESTION_STAGE) -> str:
     """One user question (a training item's, or a probe's with `stage`); an empty one is an error."""
-    reply = await client.structured([{"role": "user", "content": prompt}], QuestionVariation, stage=stage, draw=draw)
+    reply = await client.structured(
+        [{"role": "user", "content": prompt}],
+        QuestionVariation,
+        stage=stage,
+        draw=draw,
+        max_tokens=MESSAGE_TOKENS,
+    )
     return _non_empty(reply.question, "question")
 
 

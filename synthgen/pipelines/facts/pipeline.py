@@ -99,11 +99,11 @@ class FactsPipeline:
                 self.judge_settings.name,
             )
             self.checks = self.checks.model_copy(update={"judge_questions": False, "judge_answers": False})
-        self.ft = JsonlOutput(out_dir / "ft.jsonl")
-        self.text = JsonlOutput(out_dir / "text.jsonl")
-        self.records = JsonlOutput(out_dir / "records.jsonl")
-        self.rejected = JsonlOutput(out_dir / "rejected.jsonl")
-        self.dpo = JsonlOutput(out_dir / "dpo.jsonl")
+        self.ft = JsonlOutput(out_dir / "ft.jsonl", fresh=True)
+        self.text = JsonlOutput(out_dir / "text.jsonl", fresh=True)
+        self.records = JsonlOutput(out_dir / "records.jsonl", fresh=True)
+        self.rejected = JsonlOutput(out_dir / "rejected.jsonl", fresh=True)
+        self.dpo = JsonlOutput(out_dir / "dpo.jsonl", fresh=True)
         self.probe_path = out_dir / "probe.jsonl"
         self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
 
@@ -136,10 +136,9 @@ class FactsPipeline:
         self.stats.requested["items"] = len(plan.items)
         if plan.probes:
             self.stats.requested["probes"] = len(plan.probes)
-        outputs = (self.ft, self.text, self.records, self.rejected, self.dpo)
-        for output in outputs:  # a rerun into the same directory rebuilds every file, never appends twice
-            output.path.unlink(missing_ok=True)
-        self.probe_path.unlink(missing_ok=True)
+        outputs = (self.ft, self.text, self.records, self.rejected, *([self.dpo] if self.mode.dpo else []))
+        for output in outputs:  # every file exists, even empty; a rerun rebuilds them, never appends twice
+            output.begin()
         model = self.settings.model.name
         try:
             drafts = await self.units.each(plan.items, self._draft, desc=f"facts {QUESTION_STAGE} ({model})")
@@ -150,8 +149,6 @@ class FactsPipeline:
         finally:
             for output in outputs:
                 output.close()
-        if self.mode.dpo:
-            self.dpo.path.touch()  # written even when every answer passed at its first draw
         self.units.finish(
             produced=self.records.count,
             what="items",

@@ -10,6 +10,7 @@ from synthgen.config.schema import FactsValidationSettings
 from synthgen.models.client import ModelClient
 from synthgen.models.options import load_model_option
 from synthgen.models.providers.base import LiteLLMModel
+from synthgen.pipelines.budgets import VERDICT_TOKENS
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "validation"
@@ -34,7 +35,9 @@ async def judge(
 ) -> Verdict:
     """Did `output` comply with `instructions` (no refusal, no pushback on the fact, no acknowledgement)?"""
     text = render_prompt(prompt, kind=kind, instructions=instructions, output=output)
-    return await client.structured([{"role": "user", "content": text}], Verdict, stage=STAGE, draw=draw)
+    return await client.structured(
+        [{"role": "user", "content": text}], Verdict, stage=STAGE, draw=draw, max_tokens=VERDICT_TOKENS
+    )
 
 
 def judge_model(generation: LiteLLMModel, validation: FactsValidationSettings) -> LiteLLMModel:

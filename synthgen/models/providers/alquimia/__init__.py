@@ -45,7 +45,7 @@ class AlquimiaAgent(LiteLLMModel):
 
     def check_ready(self) -> None:
         """The key must be in the environment variable `api_key_env` names."""
-        if not os.environ.get(self.api_key_env or ""):
+        if self._request_key is None and not os.environ.get(self.api_key_env or ""):
             variable = self.api_key_env or "ALQUIMIA_API_KEY"
             raise UserError(
                 f"model '{self.name}' needs the Alquimia API key in the environment "

@@ -38,8 +38,9 @@ class EmbeddedModel(LiteLLMModel):
         """Nothing to check beyond what `register` did: no key, no network."""
 
     def call_kwargs(self, draw: int, extra_data: dict[str, Any] | None) -> dict[str, Any]:
-        """Draw N of a prompt uses seed `local.seed + N`, so draws differ and repeat exactly."""
-        return {"seed": self.local.seed + draw}
+        """Draw N of a prompt uses seed `local.seed + N`, so draws differ and repeat exactly; the repetition
+        penalty travels with the call, so it is part of the cache key."""
+        return {"seed": self.local.seed + draw, "repeat_penalty": self.local.repeat_penalty}
 
     def price(self, prompt_tokens: int, completion_tokens: int) -> float:
         """The embedded model costs nothing."""

@@ -22,8 +22,18 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
 
 DEFAULT_LOCAL_MODEL = f"{LOCAL_PROVIDER}/qwen2.5-coder-0.5b-instruct"
-# OpenAI parameters (as litellm hands them over in optional_params) that llama.cpp honours.
-_PASSTHROUGH = ("temperature", "top_p", "max_tokens", "seed", "stop", "presence_penalty", "frequency_penalty")
+# Call parameters (as litellm hands them over in optional_params) that llama.cpp honours: OpenAI's, and its own
+# repeat_penalty.
+_PASSTHROUGH = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "repeat_penalty",
+)
 _MISSING_LLAMA_CPP = f"the local model needs llama-cpp-python, which is not installed: {INSTALL_HINT}"
 _ZERO_PRICING = {
     "litellm_provider": LOCAL_PROVIDER,

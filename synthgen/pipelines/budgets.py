@@ -1,0 +1,15 @@
+"""Output budgets: each call's max_tokens, sized from what it asks for, so a model looping inside its reply stops
+early. Each is several times a typical reply; the model's max_tokens stays the ceiling (`model.output_budgets`)."""
+
+from __future__ import annotations
+
+QUESTION_TOKENS = 80  # one question or user message with its JSON quoting (typically 10-30 tokens)
+LIST_TOKENS = 32  # the JSON object around a list
+ANSWER_TOKENS = 400  # a concise reference answer from an excerpt
+MESSAGE_TOKENS = 320  # facts mode: one user message, up to a paragraph of background before the question
+VERDICT_TOKENS = 256  # a judge's one-sentence reason and its verdict, as JSON
+
+
+def questions_budget(count: int) -> int:
+    """max_tokens for a JSON list of `count` questions (or conversation turns)."""
+    return LIST_TOKENS + count * QUESTION_TOKENS

@@ -1,0 +1,121 @@
+"""Ctrl-C (SIGINT) sent to a real run in a subprocess, against a fake server that counts the requests it gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from synthgen.models.cache import CallCache
+from tests.cli import read_jsonl, run_cli
+from tests.fake_openai import FakeOpenAI, questions_with_latency
+
+DOC = "\n\n".join(
+    f"# Topic {i}\n\nTopic {i} is about item number {i}, which weighs {i * 3} kg and costs {i * 7} euros. "
+    f"It was first made in {1950 + i} and is still sold in {i + 2} countries today."
+    for i in range(8)
+)
+UNITS = 8  # one dataset of one chunk per topic, one call each
+
+
+def run_args(server: FakeOpenAI, tmp_path: Path) -> list[str]:
+    source = tmp_path / "topics.md"
+    source.write_text(DOC)
+    return [
+        "model=openai_compatible",
+        f"model.api_base={server.url}",
+        "model.max_concurrency=2",
+        "mode.num_queries_per_chunk=2",
+        f"source={source}",
+        "loader.min_chunk_size=10",
+        "strategy=random",
+        f"strategy.num_samples={UNITS}",
+        "strategy.chunks_per_sample=1",
+        f"cache.path={tmp_path / 'calls.sqlite'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "synthgen", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def wait_for_requests(server: FakeOpenAI, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while len(server.requests) < count:
+        assert time.monotonic() < deadline, "the run never reached the server"
+        time.sleep(0.02)
+
+
+def test_ctrl_c_writes_what_finished_and_the_rerun_repeats_no_finished_call(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake_openai.responder = questions_with_latency(0.4)
+    args = run_args(fake_openai, tmp_path)
+    process = start(args, tmp_path)
+    wait_for_requests(fake_openai, 3)
+    process.send_signal(signal.SIGINT)
+    at_signal = len(fake_openai.requests)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    [line] = stderr.strip().splitlines()
+    out = tmp_path / "run"
+    assert line.startswith("synthgen: interrupted:") and f"hydra.run.dir={out}" in line, line
+    assert len(fake_openai.requests) - at_signal <= 2  # at most the calls already on their way (concurrency 2)
+    stats = json.loads((out / "stats.json").read_text())
+    written = read_jsonl(out / "datasets.jsonl")
+    assert stats["status"] == "interrupted" and stats["skipped"] > 0
+    assert stats["produced"]["datasets"] == len(written) < UNITS
+    finished = len(CallCache(tmp_path / "calls.sqlite", "use"))
+    assert finished == len(written)  # every finished call reached the cache and wrote its dataset
+    first_run = len(fake_openai.requests)
+
+    rerun = run_cli(*args, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(fake_openai.requests) - first_run == UNITS - finished  # no finished call is made again
+    datasets = read_jsonl(out / "datasets.jsonl")
+    assert len(datasets) == len({d["session_id"] for d in datasets}) == UNITS
+    assert json.loads((out / "stats.json").read_text())["resumed"] == len(written)
+
+
+def test_calls_still_running_after_the_grace_period_are_cancelled(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.responder = questions_with_latency(120)  # would hold the run for two minutes
+    process = start(run_args(fake_openai, tmp_path), tmp_path)
+    wait_for_requests(fake_openai, 2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)  # long before any reply could come
+
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    assert stats["status"] == "interrupted" and stats["calls"] == 0
+    assert len(CallCache(tmp_path / "calls.sqlite", "use")) == 0  # a cancelled call is not a finished one
+
+
+def test_a_second_ctrl_c_stops_at_once(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.responder = questions_with_latency(120)
+    process = start(run_args(fake_openai, tmp_path), tmp_path)
+    wait_for_requests(fake_openai, 1)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # two signals sent together could reach the process as one
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    [line] = stderr.strip().splitlines()
+    assert line.startswith("synthgen: interrupted: stopped at once") and "Traceback" not in stderr
+    assert not (tmp_path / "run" / "stats.json").exists()  # no cleanup at all: a rerun resumes as after a kill
