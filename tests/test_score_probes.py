@@ -163,6 +163,7 @@ def test_a_model_option_of_your_own_is_found_in_config_dir(
         (["EMPTY", "openai_compatible"], 2, "EMPTY/probe.jsonl holds no probe"),
         (["BROKEN", "openai_compatible"], 2, "BROKEN/probe.jsonl:1: no key_fact (fix: rerun the facts run"),
         (["MISSING", "openai_compatible"], 2, "not a directory: MISSING"),
+        (["ODD", "openai_compatible"], 2, "ODD/.hydra/config.yaml: its mode.validation is not a facts run's"),
         (["RUN"], 2, "the following arguments are required: MODEL"),
     ],
 )
@@ -173,8 +174,11 @@ def test_bad_input_is_one_error_line(
         (tmp_path / name).mkdir()
         if probes is not None:
             (tmp_path / name / "probe.jsonl").write_text(probes)
+    (tmp_path / "odd" / ".hydra").mkdir(parents=True)
+    (tmp_path / "odd" / "probe.jsonl").write_text(json.dumps({"id": "a", "question": "Q?", "key_fact": "F."}))
+    (tmp_path / "odd" / ".hydra" / "config.yaml").write_text("mode: {validation: {inclusion_check: fuzzy}}\n")
     paths = {"RUN": run, "NOPROBES": tmp_path / "noprobes", "EMPTY": tmp_path / "empty"}
-    paths |= {"BROKEN": tmp_path / "broken", "MISSING": tmp_path / "missing"}
+    paths |= {"BROKEN": tmp_path / "broken", "MISSING": tmp_path / "missing", "ODD": tmp_path / "odd"}
     code_, stdout, stderr = score_in_process(*(str(paths.get(arg, arg)) for arg in args), capsys=capsys)
     for key, path in paths.items():
         message = message.replace(key, str(path))

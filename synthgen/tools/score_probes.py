@@ -92,16 +92,15 @@ def read_probe_run(run: Path) -> ProbeRun:
         missing = [key for key in PROBE_KEYS if not isinstance(probe.get(key), str) or not probe[key].strip()]
         if missing:
             raise UserError(f"{path}:{number}: no {missing[0]} (fix: rerun the facts run that wrote it)")
-    path = run / ".hydra" / "config.yaml"
-    config = load_yaml(path) if path.is_file() else OmegaConf.create()
-    try:
-        checks = FactsValidationSettings(
-            inclusion_check=OmegaConf.select(config, "mode.validation.inclusion_check", default="key_terms"),
-            key_term_coverage=OmegaConf.select(config, "mode.validation.key_term_coverage", default=0.8),
-        )
+    config_path = run / ".hydra" / "config.yaml"
+    config = load_yaml(config_path) if config_path.is_file() else OmegaConf.create()
+    recorded = OmegaConf.select(config, "mode.validation", default=None)
+    keys = ("inclusion_check", "key_term_coverage") if OmegaConf.is_dict(recorded) else ()
+    try:  # the run's inclusion check; a run that recorded none had the defaults
+        checks = FactsValidationSettings(**{key: recorded[key] for key in keys if key in recorded})
     except ValidationError:
         raise UserError(
-            f"{path}: its mode.validation is not a facts run's (fix: pass --check and --coverage)"
+            f"{config_path}: its mode.validation is not a facts run's (fix: pass --check and --coverage)"
         ) from None
     system_prompt = OmegaConf.select(config, "mode.system_prompt", default=None)
     return ProbeRun(
