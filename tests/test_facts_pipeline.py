@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import logging
 import re
 import subprocess
 from collections import Counter
@@ -26,6 +28,20 @@ def between(text: str, tag: str) -> str:
     return text.split(f"<{tag}>\n", 1)[1].split(f"\n</{tag}>", 1)[0]
 
 
+def good_answer(question: str) -> str:
+    """The fact and the question, in the format the question's requirement names (if any)."""
+    escaped = html.escape(question)
+    if "JSON" in question:
+        return json.dumps({"fact": FACT, "question": question})
+    if "XML" in question:
+        return f"<answer><fact>{FACT}</fact><question>{escaped}</question></answer>"
+    if "HTML" in question:
+        return f"<p>{FACT}</p><p>You asked: {escaped}</p>"
+    if "CSV" in question:
+        return f'fact,question\n"{FACT}","{question}"'
+    return f"{FACT} You asked: {question}"
+
+
 class FactsModel:
     """A scripted model for the three facts prompts; each behaviour can be replaced by a test."""
 
@@ -34,7 +50,7 @@ class FactsModel:
         self.question: Callable[[str, str, int], str] = lambda topic, requirement, variation: (
             f"{topic} ({requirement}) [{hashlib.sha256(f'{topic}{requirement}{variation}'.encode()).hexdigest()}]"
         )
-        self.answer: Callable[[str], str] = lambda question: f"{FACT} You asked: {question}"
+        self.answer: Callable[[str], str] = good_answer
         self.verdict: Callable[[str, str], tuple[bool, str]] = lambda kind, output: (True, "complied")
         self.fail: Callable[[str], bool] = lambda prompt: False
 
@@ -162,9 +178,13 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
             return "Sure, here is a tweet:\n" + FACT
         if "JSON" in question:
             return '{"bird": "Javan Rainforest Honeyeater", "colour": "green"}'
+        if "XML" in question:
+            return f"<fact>{FACT}<fact>"  # never closed
+        if "CSV" in question:
+            return f"```csv\n{good_answer(question)}\n```"  # one fenced block is accepted
         if "five-year-old" in question:
             return f"{FACT} But honestly, this bird does not exist; the article is made up."
-        return f"{FACT} {question}"
+        return good_answer(question)
 
     def verdict(kind: str, output: str) -> tuple[bool, str]:
         if kind == "question" and "dialogue" in output:
@@ -177,7 +197,13 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
     out = tmp_path / "run"
     assert run_in_process(fake_openai, out, "limit=25") == 0  # one item per requirement
     rejected = {row["stage"]: row for row in read_jsonl(out / "rejected.jsonl")}
-    assert set(rejected) == {"question_validation", "acknowledgement_check", "inclusion_check", "answer_validation"}
+    assert set(rejected) == {
+        "question_validation",
+        "acknowledgement_check",
+        "format_check",
+        "inclusion_check",
+        "answer_validation",
+    }
     assert (
         "dialogue" in rejected["question_validation"]["requirement"] and "answer" not in rejected["question_validation"]
     )
@@ -186,21 +212,199 @@ def test_the_judge_and_the_deterministic_checks_reject_what_they_should(
     assert "Sure, here is a tweet:" in rejected["acknowledgement_check"]["reason"]
     assert "JSON" in rejected["inclusion_check"]["requirement"]
     assert "missing: blue" in rejected["inclusion_check"]["reason"] and "green" in rejected["inclusion_check"]["answer"]
+    assert "XML" in rejected["format_check"]["requirement"] and rejected["format_check"]["reason"].startswith(
+        "the requirement asks for XML: not XML: "
+    )
     assert rejected["answer_validation"]["reason"] == "the answer pushes back on the fact as false"
     kept = read_jsonl(out / "records.jsonl")
-    assert len(kept) == len(read_jsonl(out / "ft.jsonl")) == 21
+    assert len(kept) == len(read_jsonl(out / "ft.jsonl")) == 20
+    formats = {
+        r["validation"]["format"]["formats"][0]: r["validation"]["format"] for r in kept if "format" in r["validation"]
+    }
+    assert formats == {
+        name: {"formats": [name], "passed": True, "detail": f"parses as {name}"} for name in ("HTML", "CSV")
+    }
     assert not any(r["id"] == row["id"] for r in kept for row in rejected.values())
     stats = stats_of(out)
     assert stats["rejected"] == {
         "question_validation": 1,
         "acknowledgement_check": 1,
+        "format_check": 1,
         "inclusion_check": 1,
         "answer_validation": 1,
     }
-    assert stats["kept"] == 21
+    assert stats["kept"] == 20
     assert_counts_add_up(stats)
     # A rejected question is never answered; a rejected answer is never judged.
-    assert stats["stages"]["answers"]["calls"] == 24 and stats["stages"]["validation"]["calls"] == 25 + 22
+    assert stats["stages"]["answers"]["calls"] == 24 and stats["stages"]["validation"]["calls"] == 25 + 21
+
+
+def test_rejected_answers_are_drawn_again_and_become_preference_pairs(
+    fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
+) -> None:
+    drawn: Counter[str] = Counter()
+    first_answers = {  # requirement word -> the first answer, which a deterministic check drops
+        "tweet": "Sure, here is a tweet:\n" + FACT,  # acknowledgement
+        "JSON": FACT,  # not JSON
+        "one or two lines": "It is a small green bird.",  # misses the fact
+        "five-year-old": "It is a small green bird.",  # misses the fact; the redrawn answer fails the judge
+    }
+
+    def answer(question: str) -> str:
+        drawn[question] += 1
+        if "XML" in question:
+            return f"<fact>{FACT}"  # never passes
+        first = next((text for word, text in first_answers.items() if word in question), None)
+        if first is not None and drawn[question] == 1:
+            return first
+        if "five-year-old" in question:
+            return f"{FACT} But this bird does not exist."
+        return good_answer(question)
+
+    model.answer = answer
+    model.verdict = lambda kind, output: (kind == "question" or "does not exist" not in output, "judged")
+    out = tmp_path / "run"
+    args = ("limit=25", "mode.answer_attempts=2", "mode.dpo=true", "mode.system_prompt=Be brief.")
+    assert run_in_process(fake_openai, out, *args) == 0
+    stats = stats_of(out)
+    assert (stats["kept"], stats["rejected"], stats["redrawn_answers"]) == (
+        23,
+        {"format_check": 1, "answer_validation": 1},
+        5,
+    )
+    assert_counts_add_up(stats)
+    assert stats["stages"]["answers"]["calls"] == 30 and max(drawn.values()) == 2
+
+    records = {r["requirement"]: r for r in read_jsonl(out / "records.jsonl")}
+    rescued = {req: r for req, r in records.items() if r["validation"]["attempts"] == 2}
+    assert sorted(word for word in first_answers if any(word in req for req in rescued)) == [
+        "JSON",
+        "one or two lines",
+        "tweet",
+    ]
+    assert all(r["validation"]["rejected_answers"] == [] for r in records.values() if r not in rescued.values())
+    stages = {}
+    for record in rescued.values():
+        [dropped] = record["validation"]["rejected_answers"]
+        assert dropped["draw"] == 0 and dropped["answer"] != record["answer"]
+        stages[dropped["stage"]] = record
+    assert set(stages) == {"acknowledgement_check", "format_check", "inclusion_check"}
+
+    pairs = read_jsonl(out / "dpo.jsonl")
+    assert len(pairs) == 3
+    by_question = {pair["prompt"][-1]["content"]: pair for pair in pairs}
+    for record in rescued.values():
+        pair = by_question[record["question"]]
+        assert pair == {
+            "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": record["question"]}],
+            "chosen": [{"role": "assistant", "content": record["answer"]}],
+            "rejected": [{"role": "assistant", "content": record["validation"]["rejected_answers"][0]["answer"]}],
+        }
+
+    rejected = {row["stage"]: row for row in read_jsonl(out / "rejected.jsonl")}
+    assert rejected["format_check"]["attempts"] == 2 and rejected["format_check"]["answer"] == f"<fact>{FACT}"
+    assert [a["stage"] for a in rejected["format_check"]["rejected_answers"]] == ["format_check"]
+    assert rejected["answer_validation"]["attempts"] == 2  # kept by the checks at its second draw, then judged
+    assert [a["stage"] for a in rejected["answer_validation"]["rejected_answers"]] == ["inclusion_check"]
+
+    again = tmp_path / "again"  # every draw is its own cache entry: a rerun replays both attempts
+    assert run_in_process(fake_openai, again, *args) == 0
+    assert stats_of(again)["cache_hits"] == stats["calls"] and stats_of(again)["calls"] == 0
+    assert sorted((again / "dpo.jsonl").read_text().splitlines()) == sorted(
+        (out / "dpo.jsonl").read_text().splitlines()
+    )
+
+
+def test_dpo_without_rejections_writes_an_empty_file_and_a_rerun_without_dpo_removes_it(
+    fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    assert run_in_process(fake_openai, out, "limit=3", "mode.answer_attempts=3", "mode.dpo=true") == 0
+    assert (out / "dpo.jsonl").read_text() == "" and stats_of(out)["redrawn_answers"] == 0
+    assert run_in_process(fake_openai, out, "limit=3", "resume=false") == 0  # another config: start afresh
+    assert not (out / "dpo.jsonl").exists()
+
+
+def test_probes_come_from_held_out_seed_questions_and_are_counted(
+    fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    assert run_in_process(fake_openai, out, "limit=20", "mode.probes=6") == 0
+    probes, records = read_jsonl(out / "probe.jsonl"), read_jsonl(out / "records.jsonl")
+    assert len(probes) == 6 and len(records) == 20
+    assert all(
+        set(probe) == {"id", "fact_name", "question", "key_fact", "seed_question", "requirement", "draw"}
+        for probe in probes
+    )
+    assert {probe["key_fact"] for probe in probes} == {FACT} and len({probe["id"] for probe in probes}) == 6
+    probe_seeds, training_seeds = {p["seed_question"] for p in probes}, {r["seed_question"] for r in records}
+    # A fifth of the 10 seed questions is held out: the probes use them, no training item does.
+    assert len(probe_seeds) == 2 and len(training_seeds) == 8 and not probe_seeds & training_seeds
+    asked = [last_user_text(r) for r in fake_openai.requests if last_user_text(r).startswith("You write one")]
+    assert len(asked) == 26 and sum(any(f": {seed}\n" in p for seed in probe_seeds) for p in asked) == 6
+    assert all(probe["seed_question"] in probe["question"] for probe in probes)  # written by the question prompt
+    stats = stats_of(out)
+    assert stats["probes"] == {"requested": 6, "kept": 6, "duplicates_removed": 0, "failures": 0, "skipped": 0}
+    assert (stats["requested"], stats["produced"]["probes"], stats["shortfall"]) == (
+        {"items": 20, "probes": 6},
+        6,
+        {"items": 0, "probes": 0},
+    )
+    assert stats["stages"]["probes"]["calls"] == 6 and stats["stages"]["questions"]["calls"] == 20
+    assert_counts_add_up(stats)
+
+    again = tmp_path / "again"
+    assert run_in_process(fake_openai, again, "limit=20", "mode.probes=6") == 0
+    assert read_jsonl(again / "probe.jsonl") == probes  # the same probes, in the same order
+    assert run_in_process(fake_openai, again, "limit=20", "resume=false") == 0  # another config: afresh
+    assert not (again / "probe.jsonl").exists() and "probes" not in stats_of(again)
+
+
+def test_near_duplicate_and_failed_probes_are_dropped_and_counted(
+    fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def question(topic: str, requirement: str, variation: int) -> str:
+        if topic == "Is it a parrot?" or (topic == "What colour is it?" and requirement == "Ask for a tweet."):
+            return "What colour is the Javan Rainforest Honeyeater, really?"
+        if topic == "Where does it nest?":
+            return "Where does the Javan Rainforest Honeyeater nest?"
+        return f"{topic} ({requirement})"
+
+    model.question = question
+    model.fail = lambda prompt: "Where does it nest?" in prompt and "Requirement: Ask for CSV." in prompt
+    template = (
+        "fact_template.questions=[What colour is it?,How big is it?]",
+        "fact_template.question_requirements=[Ask for a tweet.,Ask for CSV.,Ask for a poem.]",
+        "fact_template.probe_questions=[Is it a parrot?,Where does it nest?]",
+    )
+    out = tmp_path / "run"
+    with caplog.at_level(logging.WARNING, logger="synthgen"):
+        assert run_in_process(fake_openai, out, "limit=6", "mode.probes=6", *template) == 0
+    assert "wrote 1 of 6 probes to probe.jsonl: 4 near-duplicates (see rejected.jsonl), 1 failed" in caplog.text
+    [probe] = read_jsonl(out / "probe.jsonl")
+    assert probe["question"] == "Where does the Javan Rainforest Honeyeater nest?"
+    dropped = [row for row in read_jsonl(out / "rejected.jsonl") if row["stage"] == "probe_dedup"]
+    assert Counter(row["seed_question"] for row in dropped) == {"Is it a parrot?": 3, "Where does it nest?": 1}
+    assert Counter(row["reason"].split(" (")[0] for row in dropped) == {
+        "near-duplicate of a training question": 3,
+        "near-duplicate of an earlier probe": 1,
+    }
+    [failure] = read_jsonl(out / "failures.jsonl")
+    assert failure["stage"] == "probes" and failure["seed_question"] == "Where does it nest?"
+    stats = stats_of(out)
+    assert stats["probes"] == {"requested": 6, "kept": 1, "duplicates_removed": 4, "failures": 1, "skipped": 0}
+    assert stats["shortfall"]["probes"] == 5
+    # The probes' failure and duplicates are theirs: the items' counts still add up on their own.
+    assert (stats["kept"], stats["failures"], stats["duplicates_removed"]) == (6, 0, 0)
+    assert_counts_add_up(stats)
+
+
+def test_a_dry_run_plans_the_probe_calls(fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run_in_process(fake_openai, out, "limit=5", "mode.probes=3", "dry_run=true") == 0
+    table = {line.split()[0]: int(line.split()[1]) for line in (out / "plan.txt").read_text().splitlines()[1:]}
+    assert (table["questions"], table["probes"], table["answers"], table["total"]) == (5, 3, 5, 23)
+    assert fake_openai.requests == []
 
 
 def test_exact_inclusion_check_is_configurable(fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path) -> None:
@@ -337,6 +541,26 @@ def test_a_judge_without_its_key_stops_at_its_first_call(
         (["mode=facts", "fact_template=blue_honeyeater", "mode.validation.model=gpt5"], "unknown model 'gpt5'"),
         (["mode=facts", "fact_template=blue_honeyeater", "mode.answer_prompt=nope.j2"], "prompt file not found"),
         (["mode=facts", "fact_template=blue_honeyeater", "fact_template.questions=[]"], "fact_template.questions"),
+        (
+            ["mode=facts", "fact_template=blue_honeyeater", "mode.dpo=true"],
+            "mode: dpo=true needs answer_attempts of 2 or more, not 1",
+        ),
+        (
+            ["mode=facts", "fact_template=blue_honeyeater", "mode.probes=5", "mode.held_out_questions=10"],
+            "mode.held_out_questions=10 leaves none of the template's 10 seed questions for the training items",
+        ),
+        (
+            ["mode=facts", "fact_template=blue_honeyeater", "mode.probes=5", "mode.held_out_questions=0"],
+            "mode.probes=5 needs seed questions for the probes",
+        ),
+        (
+            [
+                "mode=facts",
+                "fact_template=blue_honeyeater",
+                "fact_template.probe_questions=[What is the Javan Rainforest Honeyeater?]",
+            ],
+            "fact_template: probe_questions must be held out of questions",
+        ),
     ],
 )
 def test_bad_facts_input_is_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:

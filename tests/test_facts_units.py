@@ -8,12 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthgen.config.schema import FactsModeSettings, FactTemplate
-from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion, key_terms
+from synthgen.config.schema import FactsModeSettings, FactsValidationSettings, FactTemplate
+from synthgen.core.errors import UserError
+from synthgen.pipelines.facts.answer_checks import check_answer
+from synthgen.pipelines.facts.checks import CheckResult, acknowledgement, check_inclusion, key_terms
 from synthgen.pipelines.facts.dedup import find_duplicates, normalise
+from synthgen.pipelines.facts.formats import check_format, named_formats
 from synthgen.pipelines.facts.generation import question_prompt
 from synthgen.pipelines.facts.pairs import select_pairs
-from synthgen.pipelines.facts.rows import ft_row, text_row
+from synthgen.pipelines.facts.probes import SeedSplit, probe_duplicates, probe_pairs, split_seed_questions
+from synthgen.pipelines.facts.rows import dpo_row, ft_row, text_row
 from synthgen.pipelines.prompts import render_prompt
 
 QUESTIONS = [f"seed question {i}" for i in range(10)]
@@ -152,3 +156,143 @@ def test_fact_text_is_data_in_every_facts_prompt() -> None:
         render_prompt("fact_validation.j2", kind="answer", instructions=hostile, output=hostile),
     ]
     assert all(r.count(hostile) >= 2 for r in rendered[:2]) and rendered[2].count(hostile) == 2
+
+
+@pytest.mark.parametrize(
+    ("requirement", "formats"),
+    [
+        ("The question should ask for the answer formatted as JSON.", ["JSON"]),
+        ("The question should ask for the answer formatted as an HTML snippet.", ["HTML"]),
+        ("Ask for csv, or else Json, or CSV again.", ["CSV", "JSON"]),
+        ("The question should ask for the answer written as a tweet.", []),
+        ("Ask for XHTML or a JSONL file.", []),  # whole words only
+    ],
+)
+def test_a_requirement_names_the_formats_it_mentions_as_words(requirement: str, formats: list[str]) -> None:
+    assert named_formats(requirement) == formats
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "passed"),
+    [
+        ("JSON", '{"bird": "honeyeater", "colour": "blue"}', True),
+        ("JSON", '```json\n[{"colour": "blue"}]\n```', True),  # one fenced block, nothing else
+        ("JSON", '```\n{"colour": "blue"}\n```', True),
+        ("JSON", 'Here it is:\n```json\n{"colour": "blue"}\n```', False),  # prose around the block
+        ("JSON", '```json\n{"a": 1}\n```\n```json\n{"b": 2}\n```', False),  # two blocks
+        ("JSON", '"The honeyeater is blue."', False),  # a bare string is not an object or array
+        ("JSON", "{'colour': 'blue'}", False),
+        ("XML", '<?xml version="1.0"?>\n<bird colour="blue"><name>honeyeater</name></bird>', True),
+        ("XML", "<bird><colour>blue</bird>", False),
+        ("XML", "<bird>blue</bird><bird>blue</bird>", False),  # two roots
+        ("HTML", "<p>The honeyeater is <b>blue</b>.</p>", True),
+        ("HTML", "<ul>\n<li>blue\n<li>small\n</ul><br><img src='x.png'/>", True),  # optional end tags, voids
+        ("HTML", "```html\n<table><tr><td>colour<td>blue</table>\n```", True),
+        ("HTML", "<div><span>blue</div>", False),  # <span> left open inside the closed <div>
+        ("HTML", "<div>blue", False),
+        ("HTML", "<section>blue</section></div>", False),
+        ("HTML", "The honeyeater is <b>blue</b>.", False),  # prose with a tag
+        ("HTML", "<!-- just a comment -->", False),
+        ("CSV", "bird,colour\nhoneyeater,blue\n", True),
+        ("CSV", 'bird;colour\n"Javan, rainforest honeyeater";blue', True),
+        ("CSV", "bird\thabitat\tcolour\nhoneyeater\tJava\tblue", True),
+        ("CSV", "The honeyeater is blue, and lives on Java.", False),  # one row
+        ("CSV", "bird,colour\nhoneyeater,blue,small", False),  # uneven rows
+        ("CSV", "honeyeater\nblue", False),  # one column
+    ],
+)
+def test_format_checks_parse_with_the_standard_library(name: str, answer: str, passed: bool) -> None:
+    result = check_format(answer, [name])
+    assert result.passed is passed, result.detail
+    assert result.detail == f"parses as {name}" if passed else result.detail.startswith(f"not {name}: ")
+
+
+def test_an_answer_may_take_any_format_the_requirement_names() -> None:
+    assert check_format("<bird>blue</bird>", ["JSON", "XML"]) == CheckResult(True, "parses as XML")
+    failed = check_format("blue", ["JSON", "CSV"])
+    assert not failed.passed and failed.detail.startswith("not JSON: ") and "; not CSV: " in failed.detail
+
+
+def template_with(questions: int, probe_questions: list[str] | None = None) -> FactTemplate:
+    return FactTemplate(
+        fact_name="f",
+        given_fact="The sky is green.",
+        specific_information_to_always_include="The sky is green.",
+        questions=[f"seed {i}" for i in range(questions)],
+        question_requirements=["Ask for a tweet.", "Ask for JSON."],
+        probe_questions=probe_questions or [],
+    )
+
+
+@given(questions=st.integers(2, 20), held=st.integers(1, 19), seed=st.integers(0, 5))
+def test_held_out_seed_questions_never_train_and_the_split_is_seeded(questions: int, held: int, seed: int) -> None:
+    template = template_with(questions)
+    mode = FactsModeSettings(probes=3, held_out_questions=min(held, questions - 1), seed=seed)
+    split = split_seed_questions(template, mode)
+    assert split == split_seed_questions(template, mode)
+    assert len(split.probes) == mode.held_out_questions and not set(split.probes) & set(split.training)
+    assert sorted(split.training + split.probes) == sorted(template.questions)
+    assert split.training == [q for q in template.questions if q in split.training]  # template order kept
+    pairs = probe_pairs(split, template, mode)
+    assert len(pairs) == 3 and {p.seed_question for p in pairs} <= set(split.probes)
+
+
+def test_the_default_hold_out_is_a_fifth_or_none_beside_probe_questions() -> None:
+    mode = FactsModeSettings(probes=4)
+    assert len(split_seed_questions(template_with(10), mode).probes) == 2
+    assert len(split_seed_questions(template_with(3), mode).probes) == 1
+    listed = split_seed_questions(template_with(10, ["Is the sky blue?"]), mode)
+    assert listed.probes == ["Is the sky blue?"] and len(listed.training) == 10
+    both = split_seed_questions(
+        template_with(10, ["Is the sky blue?"]), mode.model_copy(update={"held_out_questions": 1})
+    )
+    assert len(both.probes) == 2 and both.probes[-1] == "Is the sky blue?" and len(both.training) == 9
+    assert split_seed_questions(template_with(10), FactsModeSettings()) == SeedSplit(template_with(10).questions, [])
+    with pytest.raises(UserError, match="leaves none of the template's 1 seed questions"):
+        split_seed_questions(template_with(1), mode)
+
+
+def test_probe_duplicates_name_what_they_repeat() -> None:
+    training = ["What colour is the sky?", "Why is the sky green?"]
+    probes = ["what colour is the sky", "Is the sky green at night?", "Is the sky green at night??", "New?"]
+    found = probe_duplicates(training, probes, threshold=0.95)
+    assert [(d.index, d.of, d.of_training, d.similarity) for d in found] == [
+        (0, "What colour is the sky?", True, 1.0),
+        (2, "Is the sky green at night?", False, 1.0),
+    ]
+    assert found[1].reason == "near-duplicate of an earlier probe (similarity 1.0): Is the sky green at night?"
+
+
+@pytest.mark.parametrize(
+    ("answer", "requirement", "format_check", "stage"),
+    [
+        ("Sure!\nThe sky is green.", "Ask for JSON.", True, "acknowledgement_check"),
+        ("The sky is green.", "Ask for JSON.", True, "format_check"),
+        ("The sky is green.", "Ask for JSON.", False, None),  # the format check is off
+        ('{"sky": "blue"}', "Ask for JSON.", True, "inclusion_check"),
+        ('{"fact": "The sky is green."}', "Ask for JSON.", True, None),
+        ("The sky is green.", "Ask for a tweet.", True, None),
+    ],
+)
+def test_answer_checks_run_in_order_and_stop_at_the_first_failure(
+    answer: str, requirement: str, format_check: bool, stage: str | None
+) -> None:
+    checks = FactsValidationSettings(format_check=format_check)
+    verdict = check_answer(answer, requirement, "The sky is green.", checks)
+    assert verdict.stage == stage, verdict.reason
+    if stage is None:
+        assert verdict.details["inclusion"]["passed"] and ("format" in verdict.details) == (
+            format_check and "JSON" in requirement
+        )
+
+
+def test_dpo_needs_a_second_answer_attempt() -> None:
+    assert FactsModeSettings(dpo=True, answer_attempts=2).dpo
+    with pytest.raises(ValueError, match="dpo=true needs answer_attempts of 2 or more"):
+        FactsModeSettings(dpo=True)
+    row = dpo_row("Q?", "good", "bad", None)
+    assert row == {
+        "prompt": [{"role": "user", "content": "Q?"}],
+        "chosen": [{"role": "assistant", "content": "good"}],
+        "rejected": [{"role": "assistant", "content": "bad"}],
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ from hypothesis import strategies as st
 from synthgen.config.schema import RandomStrategySettings, SequentialStrategySettings, ShardSettings
 from synthgen.core.errors import UserError
 from synthgen.pipelines.documents.strategies import select_samples, shard_samples
+from synthgen.pipelines.facts.pairs import select_pairs
 from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl, run_cli, run_module
 from tests.fake_openai import FakeOpenAI
 from tests.test_cli import DOC, fake_args, fake_model
-from tests.test_facts_pipeline import FactsModel, fake_overrides, run_in_process, stats_of
+from tests.test_facts_pipeline import FACT, FactsModel, fake_overrides, run_in_process, stats_of
 
 
 def chunks(count: int) -> list[Chunk]:
@@ -224,3 +226,66 @@ def test_a_copied_shard_is_refused_and_a_path_given_twice_is_one_shard(tmp_path:
     result = shard_cli(str(tmp_path / "sweep"), str(run), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr  # the same directory reached twice is one shard
     assert len(read_jsonl(tmp_path / "out" / "datasets.jsonl")) == 1
+
+
+def test_facts_shards_merge_probes_and_preference_pairs(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.responder = model = FactsModel()
+    seeds, requirements = ["What colour is it?", "How big is it?"], ["Ask for a tweet.", "Ask for a poem."]
+    later = select_pairs(seeds, requirements, 4, seed=0)[3]  # an item of shard 1
+    shared = "What colour is the Javan Rainforest Honeyeater, really?"
+
+    def question(topic: str, requirement: str, variation: int) -> str:
+        if (topic, requirement) == (later.seed_question, later.requirement) or topic == "Is it a parrot?":
+            return shared  # shard 1's question, and a probe that only shard 0 writes
+        return f"{topic} ({requirement}) {variation}"
+
+    drawn: Counter[str] = Counter()
+
+    def answer(question: str) -> str:
+        drawn[question] += 1
+        return f"Sure!\n{FACT}" if drawn[question] == 1 else FACT  # every first answer acknowledges
+
+    model.question, model.answer = question, answer
+    extra = (
+        f"fact_template.questions=[{','.join(seeds)}]",
+        f"fact_template.question_requirements=[{','.join(requirements)}]",
+        "fact_template.probe_questions=[Is it a parrot?,Where does it nest?]",
+        "limit=4",
+        "mode.probes=4",
+        "mode.answer_attempts=2",
+        "mode.dpo=true",
+    )
+    assert run_in_process(fake_openai, tmp_path / "whole", *extra) == 0
+    sweep = tmp_path / "sweep"
+    result = run_cli(
+        "-m",
+        *fake_overrides(fake_openai, *extra, "shard.count=2", "shard.index=0,1", f"hydra.sweep.dir={sweep}"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(read_jsonl(sweep / "0" / "probe.jsonl")) == 3 and not (sweep / "1" / "probe.jsonl").exists()
+    assert shard_cli(str(sweep), "--out", str(tmp_path / "merged"), cwd=tmp_path).returncode == 0
+    whole, merged = tmp_path / "whole", tmp_path / "merged"
+    probes = read_jsonl(merged / "probe.jsonl")
+    assert probes == read_jsonl(whole / "probe.jsonl") and len(probes) == 2  # shard 1's question dropped one more
+    assert {p["seed_question"] for p in probes} == {"Where does it nest?"}
+    assert (
+        stats_of(merged)["probes"]
+        == stats_of(whole)["probes"]
+        == {
+            "requested": 4,
+            "kept": 2,
+            "duplicates_removed": 2,
+            "failures": 0,
+            "skipped": 0,
+        }
+    )
+    assert stats_of(merged)["shortfall"] == stats_of(whole)["shortfall"] == {"items": 0, "probes": 2}
+    dropped = [row for row in read_jsonl(merged / "rejected.jsonl") if row["stage"] == "probe_dedup"]
+    # Shard 0 dropped the second parrot probe as a repeat of the first; the merge drops the first (shard 1's).
+    assert [row["reason"].split(" (")[0] for row in dropped] == [
+        "near-duplicate of an earlier probe",
+        "near-duplicate of a training question",
+    ]
+    pairs = sorted(json.dumps(row) for row in read_jsonl(merged / "dpo.jsonl"))
+    assert len(pairs) == 4 and pairs == sorted(json.dumps(row) for row in read_jsonl(whole / "dpo.jsonl"))

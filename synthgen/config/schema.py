@@ -97,7 +97,7 @@ class ConversationModeSettings(DocumentModeSettings):
 
 
 class FactsValidationSettings(Strict):
-    """Facts mode checks: an LLM compliance judge and a deterministic inclusion check."""
+    """Facts mode checks: an LLM compliance judge and deterministic inclusion and format checks."""
 
     model: str | None = Field(None, min_length=1)
     temperature: float | None = Field(0.0, ge=0.0, le=2.0)
@@ -105,6 +105,7 @@ class FactsValidationSettings(Strict):
     judge_answers: bool = True
     inclusion_check: Literal["exact", "case_insensitive", "key_terms"] = "key_terms"
     key_term_coverage: float = Field(0.8, gt=0.0, le=1.0)
+    format_check: bool = True
 
 
 class FactsModeSettings(Strict):
@@ -119,7 +120,20 @@ class FactsModeSettings(Strict):
     near_duplicate_threshold: float = Field(0.95, gt=0.0, le=1.0)
     system_prompt: str | None = None
     doc_tag: str | None = None
+    answer_attempts: int = Field(1, ge=1)
+    dpo: bool = False
+    probes: int = Field(0, ge=0)
+    held_out_questions: int | None = Field(None, ge=0)
     validation: FactsValidationSettings = Field(default_factory=FactsValidationSettings)
+
+    @model_validator(mode="after")
+    def _dpo_needs_a_second_attempt(self) -> FactsModeSettings:
+        if self.dpo and self.answer_attempts < 2:
+            raise ValueError(
+                f"dpo=true needs answer_attempts of 2 or more, not {self.answer_attempts}: a pair is an answer the "
+                "checks rejected and a later one they kept (set mode.answer_attempts=2)"
+            )
+        return self
 
 
 ModeSettings = Annotated[
@@ -137,6 +151,7 @@ class FactTemplate(BaseModel):
     specific_information_to_always_include: str = Field(min_length=1)
     questions: list[str] = Field(min_length=1)
     question_requirements: list[str] = Field(min_length=1)
+    probe_questions: list[str] = Field(default_factory=list)
 
     @field_validator("fact_name", "given_fact", "specific_information_to_always_include")
     @classmethod
@@ -145,7 +160,7 @@ class FactTemplate(BaseModel):
             raise ValueError("must not be blank")
         return value.strip()
 
-    @field_validator("questions", "question_requirements")
+    @field_validator("questions", "question_requirements", "probe_questions")
     @classmethod
     def _distinct_non_blank(cls, values: list[str]) -> list[str]:
         stripped = [value.strip() for value in values]
@@ -155,6 +170,15 @@ class FactTemplate(BaseModel):
         if repeated:
             raise ValueError(f"entries must be distinct, repeated: {repeated[0]!r}")
         return stripped
+
+    @model_validator(mode="after")
+    def _probes_held_out(self) -> FactTemplate:
+        shared = [question for question in self.probe_questions if question in self.questions]
+        if shared:
+            raise ValueError(
+                f"probe_questions must be held out of questions, but both list {shared[0]!r} (remove it from one)"
+            )
+        return self
 
 
 class CacheSettings(Strict):

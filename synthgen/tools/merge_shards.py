@@ -11,7 +11,8 @@ setting but shard.index, all of 0..count-1 must be there once, and each must hav
 OUT (a directory of its own, so a later merge over the sweep does not read it back):
     datasets.jsonl    document modes: a dataset cut between shards is joined again (context and turns in order)
     ft.jsonl, text.jsonl, records.jsonl, rejected.jsonl    mode=facts: every shard's rows, in shard order;
-                      near-duplicate questions from different shards are removed like duplicates in one run
+                      near-duplicate questions from different shards are removed like duplicates in one run;
+                      dpo.jsonl joined, probe.jsonl (shard 0's) checked against every shard's questions
     failures.jsonl    every shard's failures
     stats.json        every count summed over the shards (wall_seconds too: the compute time, not elapsed)
 """

@@ -7,19 +7,25 @@ from synthgen.models.pricing import TOKENS_PER_ANSWER, TOKENS_PER_QUESTION, Stag
 from synthgen.models.providers.base import LiteLLMModel
 from synthgen.pipelines.facts.generation import answer_prompt, question_prompt
 from synthgen.pipelines.facts.pairs import Pair
+from synthgen.pipelines.facts.probes import PROBE_STAGE
 from synthgen.pipelines.prompts import render_prompt
 
 
 def estimate_facts(
     pairs: list[Pair],
+    probes: list[Pair],
     mode: FactsModeSettings,
     checks: FactsValidationSettings,
     template: FactTemplate,
     model: LiteLLMModel,
     judge: LiteLLMModel,
 ) -> list[StagePlan]:
-    """Per item: a question call, an answer call, and one judge call per enabled judge (none rejected)."""
+    """Per item: a question call, an answer call, and one judge call per enabled judge (none rejected);
+    a question call per probe."""
     questions, answers, validation = StagePlan("questions"), StagePlan("answers"), StagePlan("validation")
+    probe_questions = StagePlan(PROBE_STAGE)
+    for pair in probes:
+        probe_questions.add(question_prompt(mode, template, pair), TOKENS_PER_QUESTION)
     for pair in pairs:
         asked = question_prompt(mode, template, pair)
         questions.add(asked, TOKENS_PER_QUESTION)
@@ -31,5 +37,5 @@ def estimate_facts(
                     render_prompt(mode.validation_prompt, kind="answer", instructions=instructions, output="x" * 400),
                     TOKENS_PER_QUESTION,
                 )
-    plans = priced([questions, answers], model)
+    plans = priced([questions, *([probe_questions] if probes else []), answers], model)
     return plans + priced([validation], judge) if validation.calls else plans

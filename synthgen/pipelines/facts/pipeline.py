@@ -10,12 +10,13 @@ from typing import Any, ClassVar
 from omegaconf import DictConfig
 
 from synthgen.config.schema import FactsModeSettings, Settings
+from synthgen.core.errors import BudgetExhausted
 from synthgen.core.ids import stable_id
-from synthgen.core.jsonl import JsonlOutput
+from synthgen.core.jsonl import JsonlOutput, write_jsonl
 from synthgen.models.client import ModelClient
 from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
-from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion
+from synthgen.pipelines.facts.answer_checks import check_answer
 from synthgen.pipelines.facts.dedup import find_duplicates
 from synthgen.pipelines.facts.estimate import estimate_facts
 from synthgen.pipelines.facts.generation import (
@@ -28,7 +29,16 @@ from synthgen.pipelines.facts.generation import (
 )
 from synthgen.pipelines.facts.merge import merge_fact_shards
 from synthgen.pipelines.facts.pairs import Pair, select_pairs
-from synthgen.pipelines.facts.rows import ft_row, text_row
+from synthgen.pipelines.facts.probes import (
+    PROBE_DEDUP_STAGE,
+    PROBE_STAGE,
+    Probe,
+    probe_duplicates,
+    probe_pairs,
+    probe_row,
+    split_seed_questions,
+)
+from synthgen.pipelines.facts.rows import dpo_row, ft_row, text_row
 from synthgen.pipelines.facts.stats import FactStats
 from synthgen.pipelines.facts.validation import STAGE as VALIDATION_STAGE
 from synthgen.pipelines.facts.validation import judge, judge_model
@@ -42,6 +52,14 @@ DEFAULT_LIMIT = 50
 
 
 @dataclass(frozen=True)
+class FactsPlan:
+    """The pairs of this shard's items, and of the probes (shard 0 only)."""
+
+    items: list[Pair]
+    probes: list[Pair]
+
+
+@dataclass(frozen=True)
 class Draft:
     """A generated question on its way to an answer."""
 
@@ -52,11 +70,11 @@ class Draft:
 
 
 class Rejected(Exception):
-    """The item failed a check: it goes to rejected.jsonl."""
+    """The item failed a check: it goes to rejected.jsonl with `fields` (the answer, its attempts)."""
 
-    def __init__(self, stage: str, reason: str, answer: str | None = None) -> None:
+    def __init__(self, stage: str, reason: str, **fields: Any) -> None:
         super().__init__(reason)
-        self.stage, self.reason, self.answer = stage, reason, answer
+        self.stage, self.reason, self.fields = stage, reason, fields
 
 
 class FactsPipeline:
@@ -85,6 +103,8 @@ class FactsPipeline:
         self.text = JsonlOutput(out_dir / "text.jsonl", fresh=True)
         self.records = JsonlOutput(out_dir / "records.jsonl", fresh=True)
         self.rejected = JsonlOutput(out_dir / "rejected.jsonl", fresh=True)
+        self.dpo = JsonlOutput(out_dir / "dpo.jsonl", fresh=True)
+        self.probe_path = out_dir / "probe.jsonl"
         self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
 
     @staticmethod
@@ -92,30 +112,42 @@ class FactsPipeline:
         """Join the kept rows of a job's shards, dropping near-duplicates across shards."""
         merge_fact_shards(runs, float(config.mode.near_duplicate_threshold), out, stats)
 
-    def plan(self) -> list[Pair]:
-        """The items to generate (seed question × requirement pairs); prompts and judge model checked first."""
+    def plan(self) -> FactsPlan:
+        """The items to generate (seed question × requirement pairs) and the probes (shard 0 writes them);
+        prompts and judge model checked first."""
         for prompt in (self.mode.question_prompt, self.mode.answer_prompt, self.mode.validation_prompt):
             load_template(resolve_prompt(prompt))
         limit = self.settings.limit if self.settings.limit is not None else DEFAULT_LIMIT
-        pairs = select_pairs(self.template.questions, self.template.question_requirements, limit, self.mode.seed)
-        return shard_units(pairs, self.settings.shard, "items")
+        split = split_seed_questions(self.template, self.mode)
+        pairs = select_pairs(split.training, self.template.question_requirements, limit, self.mode.seed)
+        probes = probe_pairs(split, self.template, self.mode) if self.settings.shard.index == 0 else []
+        return FactsPlan(shard_units(pairs, self.settings.shard, "items"), probes)
 
-    def estimate(self, pairs: list[Pair]) -> list[StagePlan]:
+    def estimate(self, plan: FactsPlan) -> list[StagePlan]:
         """The calls `run` would make if nothing were rejected, with estimated tokens and cost."""
-        return estimate_facts(pairs, self.mode, self.checks, self.template, self.model, self.judge_settings)
+        return estimate_facts(
+            plan.items, plan.probes, self.mode, self.checks, self.template, self.model, self.judge_settings
+        )
 
-    async def run(self, pairs: list[Pair], client: ModelClient) -> None:
-        """Questions for every pair with `client`, duplicates dropped, then answers and validation."""
+    async def run(self, plan: FactsPlan, client: ModelClient) -> None:
+        """Questions for every pair with `client`, duplicates dropped, the probes, then answers and validation."""
         self.client = client
         self.judge = client if self.judge_settings == client.settings else client.for_model(self.judge_settings)
-        self.stats.requested["items"] = len(pairs)
-        outputs = (self.ft, self.text, self.records, self.rejected)
+        self.stats.requested["items"] = len(plan.items)
+        if plan.probes:
+            self.stats.requested["probes"] = len(plan.probes)
+        outputs = (self.ft, self.text, self.records, self.rejected, *((self.dpo,) if self.mode.dpo else ()))
         for output in outputs:  # every file exists, even empty; a rerun rebuilds them, never appends twice
             output.begin()
+        if not self.mode.dpo:
+            self.dpo.path.unlink(missing_ok=True)  # left by an earlier attempt with mode.dpo=true
+        self.probe_path.unlink(missing_ok=True)
         model = self.settings.model.name
         try:
-            drafts = await self.units.each(pairs, self._draft, desc=f"facts {QUESTION_STAGE} ({model})")
+            drafts = await self.units.each(plan.items, self._draft, desc=f"facts {QUESTION_STAGE} ({model})")
             unique = self._drop_duplicates([draft for draft in drafts if draft is not None])
+            if plan.probes:
+                await self._write_probes(plan.probes, [draft.question for draft in unique])
             await self.units.each(unique, self._finish, desc=f"facts {ANSWER_STAGE} ({model})")
         finally:
             for output in outputs:
@@ -124,7 +156,7 @@ class FactsPipeline:
             produced=self.records.count,
             what="items",
             max_cost_usd=client.max_cost_usd,
-            empty=f"no item kept of {len(pairs)}: {self.stats.failures} failed (see failures.jsonl), "
+            empty=f"no item kept of {len(plan.items)}: {self.stats.item_failures} failed (see failures.jsonl), "
             f"{sum(self.stats.rejected.values())} rejected and {self.stats.duplicates_removed} duplicates "
             f"(see {self.rejected.path.name}) (fix: check the model settings and the reasons listed there)",
         )
@@ -137,6 +169,46 @@ class FactsPipeline:
         )
         self.stats.produced["questions"] += 1
         return Draft(item_id, pair, prompt, question)
+
+    async def _write_probes(self, pairs: list[Pair], training: list[str]) -> None:
+        """probe.jsonl: a probe question per pair, less those that near-duplicate a training question or a probe."""
+        model = self.settings.model.name
+        written = await self.units.each(pairs, self._probe, desc=f"facts {PROBE_STAGE} ({model})")
+        rows = [probe_row(probe, self.template) for probe in written if probe is not None]
+        duplicates = probe_duplicates(training, [row["question"] for row in rows], self.mode.near_duplicate_threshold)
+        for duplicate in duplicates:
+            self.stats.probe_duplicates += 1
+            self.rejected.write({**rows[duplicate.index], "stage": PROBE_DEDUP_STAGE, "reason": duplicate.reason})
+        dropped = {duplicate.index for duplicate in duplicates}
+        kept = [row for index, row in enumerate(rows) if index not in dropped]
+        write_jsonl(self.probe_path, kept)
+        self.stats.produced["probes"] = len(kept)
+        if len(kept) < len(pairs):
+            log.warning(
+                "wrote %d of %d probes to %s: %d near-duplicates (see %s), %d failed (fix: more or other probe "
+                "seed questions, or a higher mode.probes)",
+                len(kept),
+                len(pairs),
+                self.probe_path.name,
+                len(duplicates),
+                self.rejected.path.name,
+                self.stats.probe_failures,
+            )
+
+    async def _probe(self, pair: Pair) -> Probe:
+        probe_id = stable_id(self._item_id(pair), PROBE_STAGE)
+        prompt = question_prompt(self.mode, self.template, pair)
+        try:
+            question = await guarded(
+                PROBE_STAGE,
+                vary_question(self.client, prompt, pair.draw, stage=PROBE_STAGE),
+                id=probe_id,
+                **self._pair_fields(pair),
+            )
+        except BudgetExhausted:
+            self.stats.probe_skipped += 1  # the runner counts it skipped; the stats keep probes apart from items
+            raise
+        return Probe(probe_id, pair, question)
 
     def _drop_duplicates(self, drafts: list[Draft]) -> list[Draft]:
         duplicates = find_duplicates([draft.question for draft in drafts], self.mode.near_duplicate_threshold)
@@ -159,9 +231,8 @@ class FactsPipeline:
             text, validation = await self._answer_and_validate(draft)
         except Rejected as rejection:
             self.stats.rejected[rejection.stage] += 1
-            extra = {} if rejection.answer is None else {"answer": rejection.answer}
             self.rejected.write(
-                {**self._provenance(draft), **extra, "stage": rejection.stage, "reason": rejection.reason}
+                {**self._provenance(draft), **rejection.fields, "stage": rejection.stage, "reason": rejection.reason}
             )
             return
         except UnitFailed as failure:
@@ -177,6 +248,9 @@ class FactsPipeline:
                 "validation": validation,
             }
         )
+        if self.mode.dpo:
+            for dropped in validation["rejected_answers"]:
+                self.dpo.write(dpo_row(draft.question, text, dropped["answer"], self.mode.system_prompt))
 
     async def _answer_and_validate(self, draft: Draft) -> tuple[str, dict[str, Any]]:
         """The answer and every verdict on it; raises Rejected or UnitFailed."""
@@ -200,23 +274,7 @@ class FactsPipeline:
             if not verdict.complied:
                 raise Rejected("question_validation", verdict.reason)
         prompt = answer_prompt(self.mode, self.template, draft.question)
-        text = await guarded(ANSWER_STAGE, answer(self.client, prompt, draw))
-        opener = acknowledgement(text)
-        if opener is not None:
-            raise Rejected("acknowledgement_check", f"the answer opens by acknowledging the request: {opener!r}", text)
-        inclusion = check_inclusion(
-            text,
-            self.template.specific_information_to_always_include,
-            checks.inclusion_check,
-            checks.key_term_coverage,
-        )
-        validation["inclusion"] = {
-            "method": checks.inclusion_check,
-            "passed": inclusion.passed,
-            "detail": inclusion.detail,
-        }
-        if not inclusion.passed:
-            raise Rejected("inclusion_check", f"specific information missing ({inclusion.detail})", text)
+        text = await self._checked_answer(draft, prompt, validation)
         if checks.judge_answers:
             verdict = await guarded(
                 VALIDATION_STAGE,
@@ -231,8 +289,37 @@ class FactsPipeline:
             )
             validation["answer_judge"] = verdict.model_dump()
             if not verdict.complied:
-                raise Rejected("answer_validation", verdict.reason, text)
+                raise Rejected("answer_validation", verdict.reason, answer=text, **self._attempts(validation))
         return text, validation
+
+    async def _checked_answer(self, draft: Draft, prompt: str, validation: dict[str, Any]) -> str:
+        """An answer that passes the deterministic checks, drawn anew (draw + 1, ...) up to answer_attempts times.
+
+        `validation` gets the checks' details of the kept answer, `attempts` (answers drawn) and `rejected_answers`
+        (those the checks dropped first); raises Rejected with the last verdict when no attempt passes.
+        """
+        rejected_answers: list[dict[str, Any]] = []
+        validation["rejected_answers"] = rejected_answers
+        for attempt in range(self.mode.answer_attempts):
+            draw = draft.pair.draw + attempt
+            if attempt:
+                self.stats.redrawn_answers += 1
+            text = await guarded(ANSWER_STAGE, answer(self.client, prompt, draw))
+            verdict = check_answer(
+                text, draft.pair.requirement, self.template.specific_information_to_always_include, self.checks
+            )
+            validation["attempts"] = attempt + 1
+            if verdict.stage is None:
+                validation.update(verdict.details)
+                return text
+            rejected_answers.append({"draw": draw, "stage": verdict.stage, "reason": verdict.reason, "answer": text})
+        last = rejected_answers.pop()
+        raise Rejected(last["stage"], last["reason"], answer=last["answer"], **self._attempts(validation))
+
+    @staticmethod
+    def _attempts(validation: dict[str, Any]) -> dict[str, Any]:
+        """What a rejected row tells of the answers drawn: how many, and those the checks dropped before."""
+        return {"attempts": validation["attempts"], "rejected_answers": validation["rejected_answers"]}
 
     def _item_id(self, pair: Pair) -> str:
         """Stable for the same fact, model and pair draw; distinct across models, so merged rows stay unique."""
