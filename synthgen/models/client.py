@@ -345,8 +345,15 @@ class ModelClient:
                 "Reply with only a JSON object, no prose and no code fence, in this form (the same keys, your own "
                 "values): " + json.dumps(example_instance(json_schema), ensure_ascii=False)
             )
-            last = messages[-1]
-            messages = messages[:-1] + [{**last, "content": last["content"] + "\n\n" + instruction}]
+            # On the request's last message: before the assistant turn of a repair re-ask (an agent keys its
+            # session on the first message, so the re-ask must repeat the request exactly).
+            at = next((i - 1 for i, m in enumerate(messages) if m["role"] == "assistant"), len(messages) - 1)
+            asked = messages[at]
+            messages = [
+                *messages[:at],
+                {**asked, "content": asked["content"] + "\n\n" + instruction},
+                *messages[at + 1 :],
+            ]
         kwargs = self._base_kwargs(messages, draw, extra_data, max_tokens)
         return {**kwargs, **response_kwargs(dialect, schema.__name__, json_schema)}
 
