@@ -11,8 +11,10 @@ import string
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.object_type import ObjectType
 from omegaconf import OmegaConf
 
 from synthgen.config.tree import register_resolvers
@@ -34,13 +36,18 @@ def app_help(argv: list[str]) -> str | None:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="synthgen"):
             cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
             loader = GlobalHydra.instance().config_loader()
-            groups = set(loader.list_groups(""))
-            if args.config_dir:  # groups only the user's directory has
-                groups |= {path.name for path in Path(args.config_dir).iterdir() if path.is_dir()}
-            listed = "".join(  # one line per group, as Hydra writes them
-                f"{group}: {', '.join(loader.get_group_options(group, overrides=overrides))}\n"
-                for group in sorted(groups - {"hydra"})
-            )
+            assert isinstance(loader, ConfigLoaderImpl)
+            repository = loader.repository
+            groups = set(repository.get_group_options("", ObjectType.GROUP))
+            extra = Path(args.config_dir) if args.config_dir else None  # the user's options, on top of synthgen's
+            if extra is not None:
+                groups |= {path.name for path in extra.iterdir() if path.is_dir()}
+            listed = ""
+            for group in sorted(groups - {"hydra"}):  # one line per group, as Hydra writes them
+                options = set(repository.get_group_options(group, ObjectType.CONFIG))
+                if extra is not None:
+                    options |= {path.stem for path in (extra / group).glob("*.yaml")}
+                listed += f"{group}: {', '.join(sorted(options))}\n"
             template = str(cfg.hydra.help.template)
     finally:
         GlobalHydra.instance().clear()

@@ -60,8 +60,8 @@ class RunInterrupted(UserError):
 
 
 class ModelUnreachable(Exception):
-    """Nothing listens at the model's address (connection refused): a unit error whose cause names its fix."""
+    """Nothing listens at the model's address (connection refused): a unit error that names its fix."""
 
-    def __init__(self, address: str) -> None:
-        super().__init__(f"cannot reach {address} (connection refused)")
-        self.fix = "start the server or set model.api_base"
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix

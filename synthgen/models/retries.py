@@ -23,7 +23,13 @@ def retry_delay(litellm: Any, settings: LiteLLMModel, error: Exception, attempt:
             f"model '{settings.model}' was not found: {first_line(error)} (fix: check model.model)"
         ) from None
     if not answered and connection_refused(error):  # nothing listens there: no point in waiting
-        raise ModelUnreachable(settings.api_base or settings.model) from error
+        if settings.api_base:
+            raise ModelUnreachable(
+                f"cannot reach {settings.api_base} (connection refused)", "start the server or set model.api_base"
+            ) from error
+        raise ModelUnreachable(
+            f"{first_line(error)} (connection refused)", "start the server or correct its address in model"
+        ) from error
     if is_request_validation_error(error):  # the server refuses the request itself: asking again cannot help
         return None
     retryable = (
