@@ -93,13 +93,13 @@ def test_still_malformed_after_repair_is_a_structured_output_error(fake_openai: 
     assert len(fake_openai.requests) == 2
 
 
-def test_prompt_mode_adds_a_schema_instruction_and_no_response_format(fake_openai: FakeOpenAI) -> None:
+def test_prompt_mode_adds_an_example_object_and_no_response_format(fake_openai: FakeOpenAI) -> None:
     fake_openai.queue.append(Reply(content=f"<think>hmm</think>Sure! {GOOD}"))
     stats = RunStats(model="fake", mode="queries")
     settings = fake_settings(fake_openai, structured_output="prompt")
     assert len(run(ModelClient(settings, stats).structured(ASK, QuestionList, stage="q")).questions) == 2
     assert "response_format" not in fake_openai.requests[0]
-    assert "JSON schema" in last_user_text(fake_openai.requests[0])
+    assert '{"questions": ["..."]}' in last_user_text(fake_openai.requests[0])
 
 
 def test_retries_are_bounded(fake_openai: FakeOpenAI) -> None:

@@ -31,13 +31,19 @@ class ModelSettings(Strict):
     max_tokens: int = Field(1024, ge=1)
     output_budgets: bool = True
     max_concurrency: int = Field(8, ge=1)
+    adaptive: bool = True
     timeout: float = Field(60.0, gt=0)
     retries: int = Field(4, ge=0)
     backoff_base: float = Field(1.0, ge=0)
     backoff_max: float = Field(30.0, ge=0)
     rpm: int | None = Field(None, ge=1)
     tpm: int | None = Field(None, ge=1)
-    structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+    structured_output: Literal["auto", "json_schema", "llama_cpp", "ollama", "vllm", "json_object", "prompt"] = (
+        "json_schema"
+    )
+    batch: bool = False
+    batch_poll_interval: float = Field(15.0, gt=0)
+    batch_max_wait: float = Field(25 * 3600.0, gt=0)
     llm_judge: bool = True
 
 

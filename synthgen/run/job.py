@@ -67,7 +67,7 @@ class Job:
                 stats.status = "interrupted"
                 client.stop()
 
-            if asyncio.run(run_interruptibly(self.pipeline.run(self.plan, client), stop=stop)):
+            if asyncio.run(run_interruptibly(self._run_pipeline(client), stop=stop)):
                 raise RunInterrupted(
                     f"{_produced(stats)} written to {self.out_dir} (to resume, rerun the same command with "
                     f"hydra.run.dir={self.out_dir}: finished calls replay from the cache)"
@@ -100,6 +100,13 @@ class Job:
             summary["failures"],
             summary["wall_seconds"],
         )
+
+    async def _run_pipeline(self, client: ModelClient) -> None:
+        """Run the pipeline, then close the client's transports (a batch still running stays for a rerun)."""
+        try:
+            await self.pipeline.run(self.plan, client)
+        finally:
+            await client.aclose()
 
     def release(self) -> None:
         """Close the cache and the provider, and give up the run directory; idempotent."""
