@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from synthgen.config.schema import FactsModeSettings, FactTemplate
-from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion, key_terms
 from synthgen.core.normalise import normalise
 from synthgen.pipelines.dedup import find_duplicates
+from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion, key_terms
 from synthgen.pipelines.facts.generation import question_prompt
 from synthgen.pipelines.facts.pairs import select_pairs
 from synthgen.pipelines.facts.rows import ft_row, text_row

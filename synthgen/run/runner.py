@@ -75,14 +75,16 @@ def execute_job(cfg: DictConfig, out_dir: Path) -> None:
         provider.close()
     summary = stats.to_dict()
     produced = ", ".join(f"{count} {kind}" for kind, count in summary["produced"].items()) or "nothing"
+    headline = stats.headline()
     log.info(
-        "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs",
+        "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs%s",
         produced,
         out_dir,
         summary["calls"],
         summary["cache_hits"],
         summary["failures"],
         summary["wall_seconds"],
+        f"; {headline}" if headline else "",
     )
 
 

@@ -15,8 +15,8 @@ from synthgen.core.jsonl import JsonlOutput
 from synthgen.models.client import ModelClient
 from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
-from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion
 from synthgen.pipelines.dedup import find_duplicates
+from synthgen.pipelines.facts.checks import acknowledgement, check_inclusion
 from synthgen.pipelines.facts.estimate import estimate_facts
 from synthgen.pipelines.facts.generation import (
     ANSWER_STAGE,
