@@ -43,8 +43,10 @@ class DocumentModel:
         # edit(prompt, questions) -> questions: change what a question call returns
         self.edit: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] = lambda prompt, questions: questions
         self.answer: Callable[[str, list[str]], dict[str, Any]] = lambda question, excerpts: {
+            "quotes": [
+                {"excerpt": 1, "text": quote_from(excerpts[0])} if len(excerpts) > 1 else quote_from(excerpts[0])
+            ],
             "answer": f"From the excerpt: {question}",
-            "quotes": [{"excerpt": 1, "text": quote_from(excerpts[0])}],
         }
         self.verdict: Callable[[str, str], dict[str, Any]] = lambda question, question_type: {
             "reason": "fine",

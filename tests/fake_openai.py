@@ -104,14 +104,13 @@ BASE = ("question", "quotes", "difficulty")  # the fields every question has; a 
 
 def scripted_questions(text: str) -> list[dict[str, Any]]:
     """As many questions as a document prompt asks for, lexically far apart (a digest of the prompt), each
-    quoting every excerpt it was shown (none when the prompt asks for no quote)."""
+    quoting every excerpt it was shown (none when the prompt asks for no quote; plain strings for one excerpt)."""
     match = re.search(r"(?:exactly|the next) (\d+)", text)
     count = int(match.group(1)) if match else 1
-    quotes = (
-        []
-        if '"quotes": [] (' in text
-        else [{"excerpt": number, "text": quote_from(excerpt)} for number, excerpt in enumerate(excerpts_of(text), 1)]
-    )
+    excerpts = excerpts_of(text)
+    quotes: list[Any] = [] if '"quotes": [] (' in text else [quote_from(excerpt) for excerpt in excerpts]
+    if len(excerpts) > 1:  # several excerpts: each quote names its excerpt
+        quotes = [{"excerpt": number, "text": quote} for number, quote in enumerate(quotes, 1)]
     return [
         {
             "question": f"Question {i} on {hashlib.sha256(f'{text}{i}'.encode()).hexdigest()}?",

@@ -43,7 +43,7 @@ ALL_TYPES = [
     "false_premise",
     "out_of_scope",
 ]
-BAD_QUOTE = {"excerpt": 1, "text": "The Moon is made of green cheese, as every survey has shown."}
+BAD_QUOTE = "The Moon is made of green cheese, as every survey has shown."
 
 
 @pytest.fixture
@@ -142,8 +142,8 @@ def test_bad_quotes_are_rejected_and_topped_up_so_counts_per_type_hold(
     def spoil_first(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if first_round(prompt) and "Factual:" in prompt:
             questions[0]["quotes"] = [BAD_QUOTE]  # not in the chunk: rejected
-            real = questions[-1]["quotes"][0]["text"]
-            questions[-1]["quotes"] = [{"excerpt": 1, "text": "  " + real.upper().replace(" ", "   \n ") + " "}]
+            real = questions[-1]["quotes"][0]
+            questions[-1]["quotes"] = ["  " + real.upper().replace(" ", "   \n ") + " "]
         return questions
 
     model.edit = spoil_first
@@ -227,7 +227,7 @@ def test_conversations_are_one_session_each_and_a_rejected_turn_is_rewritten(
 ) -> None:
     def spoil_second_turn(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if first_round(prompt) and len(questions) == 3:
-            questions[1]["quotes"] = [BAD_QUOTE]
+            questions[1]["quotes"] = [{"excerpt": 1, "text": BAD_QUOTE}]  # two excerpts: numbered quotes
         return questions
 
     model.edit = spoil_second_turn

@@ -17,10 +17,24 @@ STAGE = "answers"
 
 
 class Answer(BaseModel):
-    """What an answer call returns."""
+    """What an answer call returns: the quotes first, so the answer is written from what was copied."""
 
+    quotes: list[str]
     answer: str
-    quotes: list[Quote]
+
+    def claimed(self) -> list[Quote]:
+        """The quotes with the excerpt each claims to come from."""
+        return [Quote(excerpt=1, text=quote) for quote in self.quotes]
+
+
+class NumberedAnswer(Answer):
+    """An answer from several excerpts: each quote names the excerpt it comes from."""
+
+    quotes: list[Quote]  # type: ignore[assignment]
+
+    def claimed(self) -> list[Quote]:
+        """The quotes as given."""
+        return list(self.quotes)
 
 
 async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, history: list[dict[str, Any]]) -> Answer:
@@ -36,8 +50,9 @@ async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, histo
         question=item.question,
         answerable=kind.answerable,
     )
+    schema = NumberedAnswer if len(item.shown) > 1 else Answer
     return await client.structured(
-        [{"role": "user", "content": prompt}], Answer, stage=STAGE, draw=draw_of(item.unit, mode, item.round)
+        [{"role": "user", "content": prompt}], schema, stage=STAGE, draw=draw_of(item.unit, mode, item.round)
     )
 
 
@@ -46,7 +61,7 @@ def check_answer(item: Item, reply: Answer, mode: DocumentMode) -> Verdict:
     if not reply.answer.strip():
         return Verdict([], "empty_answer", "the answer is empty")
     verdict = check_quotes(
-        reply.quotes, item.shown, mode.evidence, answerable=mode.types[item.slot.type].answerable, hops=1
+        reply.claimed(), item.shown, mode.evidence, answerable=mode.types[item.slot.type].answerable, hops=1
     )
     if verdict.reason is None:
         return verdict

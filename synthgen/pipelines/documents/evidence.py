@@ -48,6 +48,25 @@ def locate(quote: Quote, chunks: Sequence[Chunk]) -> Evidence:
     return Evidence(quote=quote.text, chunk_id=chunks[best].id, score=round(score, 3))
 
 
+def check_question(
+    question: str,
+    quotes: Sequence[Quote],
+    chunks: Sequence[Chunk],
+    settings: EvidenceSettings,
+    *,
+    answerable: bool,
+    hops: int,
+) -> Verdict:
+    """A question must say something other than a heading of its chunks, and its quotes must check out."""
+    verdict = check_quotes(quotes, chunks, settings, answerable=answerable, hops=hops)
+    key = normalise(question)
+    if not key:
+        return Verdict(verdict.evidence, "empty_question", "the question is empty")
+    if any(key == normalise(part) for chunk in chunks for part in chunk.header_path):
+        return Verdict(verdict.evidence, "heading_as_question", "the question only repeats a section heading")
+    return verdict
+
+
 def check_quotes(
     quotes: Sequence[Quote], chunks: Sequence[Chunk], settings: EvidenceSettings, *, answerable: bool, hops: int
 ) -> Verdict:

@@ -22,7 +22,6 @@ from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings
 from synthgen.config.tree import to_plain
 from synthgen.core.errors import BudgetExhausted
 from synthgen.core.jsonl import JsonlOutput, write_json
-from synthgen.core.normalise import normalise
 from synthgen.models.client import ModelClient
 from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
@@ -30,7 +29,7 @@ from synthgen.pipelines.documents.answers import STAGE as ANSWER_STAGE
 from synthgen.pipelines.documents.answers import answer_item, check_answer
 from synthgen.pipelines.documents.dedup import RunDuplicates
 from synthgen.pipelines.documents.estimate import estimate_documents
-from synthgen.pipelines.documents.evidence import check_quotes
+from synthgen.pipelines.documents.evidence import check_question
 from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.judge import STAGE as JUDGE_STAGE
 from synthgen.pipelines.documents.judge import failed_verdicts, judge_item
@@ -95,8 +94,7 @@ class DocumentPipeline:
     def merge_shards(runs: list[Path], out: Path, stats: dict[str, Any], config: DictConfig) -> None:
         """Join the dataset parts and rejections of a job's shards; contexts and quality over the whole job."""
         settings = validate_settings(to_plain(config))
-        units, _ = plan_job(settings)
-        plan = DocumentPlan(units, "", isinstance(settings.mode, ConversationModeSettings))
+        plan = DocumentPlan(plan_job(settings), isinstance(settings.mode, ConversationModeSettings))
         merge_dataset_shards(runs, out, stats, plan)
 
     def estimate(self, plan: DocumentPlan) -> list[StagePlan]:
@@ -105,10 +103,10 @@ class DocumentPipeline:
 
     def plan(self) -> DocumentPlan:
         """Load, chunk, select and plan the units of the whole job, then keep this shard's: no model call."""
-        units, key = plan_job(self.settings)
+        units = plan_job(self.settings)
         conversations = isinstance(self.mode, ConversationModeSettings)
         what = "conversations" if conversations else "(dataset, chunk) units"
-        return DocumentPlan(shard_units(units, self.settings.shard, what), key, conversations)
+        return DocumentPlan(shard_units(units, self.settings.shard, what), conversations)
 
     async def run(self, plan: DocumentPlan, client: ModelClient) -> None:
         """Rounds of questions and checks until every slot is filled or the top-ups are spent; then the files."""
@@ -204,8 +202,13 @@ class DocumentPipeline:
         for slot, question in pairs:
             kind = self.mode.types[slot.type]
             shown = state.unit.chunks if state.unit.conversation else state.unit.chunks[: kind.chunks]
-            verdict = check_quotes(
-                question.quotes, shown, self.mode.evidence, answerable=kind.answerable, hops=kind.chunks
+            verdict = check_question(
+                question.question,
+                question.claimed(),
+                shown,
+                self.mode.evidence,
+                answerable=kind.answerable,
+                hops=kind.chunks,
             )
             item = Item(
                 unit=state.unit,
@@ -218,11 +221,7 @@ class DocumentPipeline:
                 evidence=verdict.evidence,
             )
             reason, detail = verdict.reason, verdict.detail
-            if not item.question:
-                reason, detail = "empty_question", "the question is empty"
-            elif _is_heading(item.question, shown):
-                reason, detail = "heading_as_question", "the question repeats a section heading"
-            elif broken:
+            if broken:
                 reason, detail = "after_rejected_turn", "an earlier turn of the conversation was rejected"
             if reason is not None:
                 state.rejected.append(item.question)
@@ -424,9 +423,3 @@ class DocumentPipeline:
     @staticmethod
     def _fields(unit: Unit) -> dict[str, Any]:
         return {"session_id": unit.session_id, "chunk_id": unit.chunk.id, "document": unit.chunk.document}
-
-
-def _is_heading(question: str, chunks: tuple[Any, ...]) -> bool:
-    """A question that only repeats a section heading of its chunks."""
-    key = normalise(question)
-    return any(key == normalise(part) for chunk in chunks for part in chunk.header_path)

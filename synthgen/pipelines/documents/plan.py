@@ -51,10 +51,9 @@ class Unit:
 
 @dataclass(frozen=True)
 class DocumentPlan:
-    """This shard's units and the run's content key; `conversations` when each unit is a conversation."""
+    """This shard's units; `conversations` when each unit is a conversation."""
 
     units: list[Unit]
-    content_key: str
     conversations: bool
 
     def chunks(self) -> list[Chunk]:
@@ -73,8 +72,8 @@ def prompt_files(mode: DocumentMode) -> list[str]:
     return [mode.prompt, mode.answer_prompt, *kinds, *judge]
 
 
-def plan_job(settings: Settings) -> tuple[list[Unit], str]:
-    """Load, chunk, select and plan the units of the whole job (every shard), with its content key."""
+def plan_job(settings: Settings) -> list[Unit]:
+    """Load, chunk, select and plan the units of the whole job (every shard)."""
     mode = settings.mode
     assert isinstance(mode, (QueriesModeSettings, ConversationModeSettings))
     prompts = prompt_files(mode)
@@ -85,7 +84,7 @@ def plan_job(settings: Settings) -> tuple[list[Unit], str]:
     samples = select_samples(chunks, settings.strategy)
     key = content_key(settings, personas, prompts)
     sequential = isinstance(settings.strategy, SequentialStrategySettings)
-    return plan_units(samples, mode, sequential, personas, key), key
+    return plan_units(samples, mode, sequential, personas, key)
 
 
 def content_key(settings: Settings, personas: list[str], prompts: list[str]) -> str:

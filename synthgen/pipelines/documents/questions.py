@@ -24,10 +24,11 @@ STAGE = "questions"
 
 
 class Question(BaseModel):
-    """One question as the generator returns it (a plain string, as some agents reply, has no quotes)."""
+    """One question as the generator returns it, from one excerpt: the quotes first, so the question is
+    written from what was copied (a plain string, as some agents reply, is a question without quotes)."""
 
+    quotes: list[str]
     question: str
-    quotes: list[Quote]
     difficulty: Difficulty | None
 
     @model_validator(mode="before")
@@ -38,16 +39,32 @@ class Question(BaseModel):
         extra = {name: "" for name in cls.model_fields if name not in Question.model_fields}
         return {"question": data, "quotes": [], "difficulty": None, **extra}
 
+    def claimed(self) -> list[Quote]:
+        """The quotes with the excerpt each claims to come from."""
+        return [Quote(excerpt=1, text=quote) for quote in self.quotes]
+
     def notes(self) -> dict[str, str]:
         """The type's own fields (e.g. `false_assumption`)."""
         return {name: str(getattr(self, name)) for name in type(self).model_fields if name not in Question.model_fields}
 
 
+class NumberedQuestion(Question):
+    """A question over several excerpts: each quote names the excerpt it comes from."""
+
+    quotes: list[Quote]  # type: ignore[assignment]
+
+    def claimed(self) -> list[Quote]:
+        """The quotes as given."""
+        return list(self.quotes)
+
+
 @cache
-def reply_schema(fields: tuple[tuple[str, str], ...]) -> type[BaseModel]:
-    """The reply schema `{"questions": [...]}` whose items carry the type's extra fields."""
+def reply_schema(fields: tuple[tuple[str, str], ...], numbered: bool) -> type[BaseModel]:
+    """The reply schema `{"questions": [...]}` whose items carry the type's extra fields; quotes are plain
+    strings, or `{excerpt, text}` objects when `numbered` (a question over several excerpts)."""
     extra: dict[str, Any] = {name: (str, Field(description=description)) for name, description in fields}
-    item = create_model("Question", __base__=Question, **extra) if extra else Question
+    base = NumberedQuestion if numbered else Question
+    item = create_model(base.__name__, __base__=base, **extra) if extra else base
     return create_model("QuestionList", questions=(list[item], ...))  # type: ignore[valid-type]
 
 
@@ -88,7 +105,7 @@ async def ask_queries(
         answerable=kind.answerable,
         fields=kind.fields,
     )
-    schema = reply_schema(tuple(kind.fields.items()))
+    schema = reply_schema(tuple(kind.fields.items()), len(shown) > 1)
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
         schema,
@@ -129,7 +146,7 @@ async def ask_turns(
     )
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
-        reply_schema(()),
+        reply_schema((), len(unit.chunks) > 1),
         stage=STAGE,
         draw=draw_of(unit, mode, round_),
         extra_data=agent_context(unit.chunks, mode, len(slots)),
