@@ -19,8 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from tests.loopback_server import LoopbackServer
+
+
+class QuestionList(BaseModel):
+    """A reply of plain questions: the schema the client tests parse replies into."""
+
+    questions: list[str]
 
 
 @dataclass

@@ -14,7 +14,6 @@ from pathlib import Path
 import litellm
 import pytest
 from hydra import compose, initialize_config_dir
-from pydantic import BaseModel
 
 from synthgen.config.schema import (
     ConversationModeSettings,
@@ -38,6 +37,7 @@ from synthgen.run.stats import RunStats
 from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl, run_cli
 from tests.fake_alquimia import FakeAlquimia, Recorded, Turn, counted_question, counted_questions
+from tests.fake_openai import QuestionList
 
 KEY = "test-key"
 AGENT = ["model=alquimia", "model.alquimia.agent_id=agent-7", "model.alquimia.channel_id=chan-3"]
@@ -46,12 +46,6 @@ CHUNK = Chunk(
 )
 ASK = [{"role": "user", "content": "Write 2 questions."}]
 TWO = json.dumps({"questions": ["How long is an orbit?", "What does the Moon orbit?"]})
-
-
-class QuestionList(BaseModel):
-    """A reply of plain questions, as a Fair-Forge agent gives them."""
-
-    questions: list[str]
 
 
 @pytest.fixture

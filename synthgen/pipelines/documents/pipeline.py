@@ -398,6 +398,8 @@ class DocumentPipeline:
                 self.stats.produced["answers"] += len(items)
         self.datasets.close()
         self.rejected.close()
+        for output in (self.datasets, self.rejected):
+            output.path.touch()  # written, if empty, so every run directory has both files
         chunks = [(chunk.id, chunk.document) for chunk in plan.chunks()]
         quality = quality_report(written, self.rejected_rows, chunks, self.stats.requested["queries"])
         write_json(self.out_dir / "quality.json", quality)
