@@ -16,9 +16,8 @@ from synthgen.models.cache import CallCache
 from synthgen.models.client import REDRAW_STRIDE, REDRAWS, ModelClient, TruncatedReply
 from synthgen.models.providers.base import LiteLLMModel
 from synthgen.models.structured import StructuredOutputError, parse_structured
-from synthgen.pipelines.documents.records import QuestionList
 from synthgen.run.stats import RunStats
-from tests.fake_openai import FakeOpenAI, Reply, last_user_text
+from tests.fake_openai import FakeOpenAI, QuestionList, Reply, last_user_text
 
 ASK = [{"role": "user", "content": "Write 2 questions about the moon."}]
 GOOD = json.dumps({"questions": ["How far is the moon?", "Why does it have phases?"]})

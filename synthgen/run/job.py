@@ -91,14 +91,16 @@ class Job:
             quality_file = self.out_dir / "quality.json"
             quality = json.loads(quality_file.read_text(encoding="utf-8")) if quality_file.is_file() else None
             print(summary_table(summary, quality))
+        headline = stats.headline()
         log.info(
-            "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs",
+            "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs%s",
             _produced(stats),
             self.out_dir,
             summary["calls"],
             summary["cache_hits"],
             summary["failures"],
             summary["wall_seconds"],
+            f"; {headline}" if headline else "",
         )
 
     async def _run_pipeline(self, client: ModelClient) -> None:

@@ -16,8 +16,8 @@ from synthgen.core.jsonl import JsonlOutput, write_jsonl
 from synthgen.models.client import ModelClient
 from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
+from synthgen.pipelines.dedup import find_duplicates
 from synthgen.pipelines.facts.answer_checks import check_answer
-from synthgen.pipelines.facts.dedup import find_duplicates
 from synthgen.pipelines.facts.estimate import estimate_facts
 from synthgen.pipelines.facts.generation import (
     ANSWER_STAGE,
