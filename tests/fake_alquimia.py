@@ -15,6 +15,7 @@ then `agent(request)`. Every request is recorded.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from collections import deque
@@ -52,12 +53,17 @@ class Recorded:
     body: dict[str, Any] | None
 
 
+def counted_question(number: int, topic: str) -> str:
+    """Question `number` about `topic`, far from the others (a digest), so none is a near-duplicate."""
+    return f"Question {number} about '{topic}' ({hashlib.sha256(f'{number}{topic}'.encode()).hexdigest()})?"
+
+
 def counted_questions(request: Recorded) -> Turn:
-    """An agent that answers with as many questions as extra_data asks for, distinct per context."""
+    """An agent that answers with as many plain questions as extra_data asks for, distinct per context."""
     extra = request.body["extra_data"] if request.body else {}
     count = extra.get("num_queries") or extra.get("num_turns") or 1
     topic = str(extra.get("context", ""))[:30].strip()
-    return Turn(answer=json.dumps({"questions": [f"Question {i + 1} about '{topic}'?" for i in range(count)]}))
+    return Turn(answer=json.dumps({"questions": [counted_question(i + 1, topic) for i in range(count)]}))
 
 
 class FakeAlquimia(LoopbackServer):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import re
 import threading
@@ -18,8 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from tests.loopback_server import LoopbackServer
+
+
+class QuestionList(BaseModel):
+    """A reply of plain questions: the schema the client tests parse replies into."""
+
+    questions: list[str]
 
 
 @dataclass
@@ -101,16 +109,44 @@ class FakeOpenAI(LoopbackServer):
         return web.Response(status=reply.status, text=text, headers=reply.headers, content_type="application/json")
 
 
+def excerpts_of(text: str) -> list[str]:
+    """The excerpts a document prompt shows, in order."""
+    return re.findall(r"<excerpt>\n(.*?)\n</excerpt>", text, flags=re.DOTALL)
+
+
+def quote_from(excerpt: str) -> str:
+    """A quote that is in the excerpt: its longest line, cut to 120 characters."""
+    return max(excerpt.splitlines(), key=len).strip()[:120]
+
+
+BASE = ("question", "quotes", "difficulty")  # the fields every question has; a type may ask for more
+
+
+def scripted_questions(text: str) -> list[dict[str, Any]]:
+    """As many questions as a document prompt asks for, lexically far apart (a digest of the prompt), each
+    quoting every excerpt it was shown (none when the prompt asks for no quote; plain strings for one excerpt)."""
+    match = re.search(r"(?:exactly|the next) (\d+)", text)
+    count = int(match.group(1)) if match else 1
+    excerpts = excerpts_of(text)
+    quotes: list[Any] = [] if '"quotes": [] (' in text else [quote_from(excerpt) for excerpt in excerpts]
+    if len(excerpts) > 1:  # several excerpts: each quote names its excerpt
+        quotes = [{"excerpt": number, "text": quote} for number, quote in enumerate(quotes, 1)]
+    return [
+        {
+            "question": f"Question {i} on {hashlib.sha256(f'{text}{i}'.encode()).hexdigest()}?",
+            "quotes": quotes,
+            "difficulty": "medium",
+            **{name: "noted" for name in re.findall(r'^- "(\w+)":', text, flags=re.MULTILINE) if name not in BASE},
+        }
+        for i in range(count)
+    ]
+
+
 def questions_with_latency(latency: float) -> Callable[[dict[str, Any]], Reply]:
-    """A responder that waits `latency` seconds, then returns as many questions as the prompt asks for."""
+    """A responder that waits `latency` seconds, then returns as many quoted questions as the prompt asks for."""
 
     def respond(request: dict[str, Any]) -> Reply:
-        text = last_user_text(request)
-        match = re.search(r"(?:exactly|the next) (\d+)", text)
-        count = int(match.group(1)) if match else 1
-        digest = abs(hash(text)) % 10**8
-        questions = [f"Question {i} on {digest}?" for i in range(count)]
-        return Reply(content=json.dumps({"questions": questions}), delay=latency)
+        return Reply(content=json.dumps({"questions": scripted_questions(last_user_text(request))}), delay=latency)
 
     return respond
 

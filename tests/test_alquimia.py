@@ -8,13 +8,21 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import litellm
 import pytest
 from hydra import compose, initialize_config_dir
 
-from synthgen.config.schema import FactsModeSettings, ModelSettings, Settings, validate_settings
+from synthgen.config.schema import (
+    ConversationModeSettings,
+    FactsModeSettings,
+    ModelSettings,
+    SequentialStrategySettings,
+    Settings,
+    validate_settings,
+)
 from synthgen.config.tree import to_plain
 from synthgen.core.errors import FatalModelError, ModelUnreachable, UserError
 from synthgen.core.paths import CONF_DIR
@@ -22,12 +30,14 @@ from synthgen.models.cache import CallCache
 from synthgen.models.client import ModelClient
 from synthgen.models.providers.alquimia.handler import as_question_list
 from synthgen.models.providers.base import LiteLLMModel, as_provider
-from synthgen.pipelines.documents.questions import generate_questions
-from synthgen.pipelines.documents.records import QuestionList
+from synthgen.pipelines.documents.plan import plan_units
+from synthgen.pipelines.documents.questions import ask_queries, ask_turns
+from synthgen.pipelines.documents.strategies import select_samples
 from synthgen.run.stats import RunStats
 from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl, run_cli
-from tests.fake_alquimia import FakeAlquimia, Recorded, Turn, counted_questions
+from tests.fake_alquimia import FakeAlquimia, Recorded, Turn, counted_question, counted_questions
+from tests.fake_openai import QuestionList
 
 KEY = "test-key"
 AGENT = ["model=alquimia", "model.alquimia.agent_id=agent-7", "model.alquimia.channel_id=chan-3"]
@@ -70,16 +80,27 @@ def client(model: ModelSettings, cache: CallCache | None = None) -> ModelClient:
     return ModelClient(model, RunStats(model=model.name, mode="queries"), cache)
 
 
-def questions(server: FakeAlquimia, *overrides: str, draw: int = 0) -> list[str]:
-    config = settings(server, *overrides)
+def ask(model_client: ModelClient, config: Settings, draw: int = 0) -> list[str]:
+    """The question call of the chunk's unit (all its questions of one type), as the pipeline makes it."""
     mode = config.mode
     assert not isinstance(mode, FactsModeSettings)
-    return asyncio.run(generate_questions(client(config.model), CHUNK, mode, draw=draw))
+    [unit] = plan_units(select_samples([CHUNK], SequentialStrategySettings()), mode, True, [], "key")
+    unit = replace(unit, draw=draw, slots=tuple(replace(slot, type="factual") for slot in unit.slots))
+    if isinstance(mode, ConversationModeSettings):
+        pairs = asyncio.run(ask_turns(model_client, unit, unit.slots, mode, written=[], round_=0))
+    else:
+        pairs = asyncio.run(ask_queries(model_client, unit, unit.slots, mode, written=[], round_=0))
+    return [question.question for _, question in pairs]
+
+
+def questions(server: FakeAlquimia, *overrides: str, draw: int = 0) -> list[str]:
+    config = settings(server, *overrides)
+    return ask(client(config.model), config, draw)
 
 
 def test_a_question_call_speaks_the_protocol_exactly(agent: FakeAlquimia) -> None:
     got = questions(agent, "mode.seed_examples=[How far away is it?]")
-    assert got == [f"Question {i} about 'The Moon orbits the Earth ever'?" for i in (1, 2, 3)]
+    assert got == [counted_question(i, "The Moon orbits the Earth ever") for i in (1, 2, 3)]
     infer, stream = agent.requests
     assert (infer.method, infer.path) == ("POST", "/event/infer/chan-3/agent-7")
     assert infer.query == {"chat_history": "50", "agentspace": "_default"}
@@ -134,8 +155,7 @@ def test_a_plain_text_answer_falls_back_to_its_question_lines(agent: FakeAlquimi
     )
     config = settings(agent)
     stats = RunStats(model="alquimia", mode="queries")
-    assert not isinstance(config.mode, FactsModeSettings)
-    got = asyncio.run(generate_questions(ModelClient(config.model, stats), CHUNK, config.mode))
+    got = ask(ModelClient(config.model, stats), config)
     assert got == ["How long is an orbit?", "Why are there phases?", "What raises the tides?"]
     assert stats.stage("questions").repairs == 0 and len(agent.infers()) == 1
 
@@ -282,6 +302,9 @@ def test_cli_end_to_end_records_a_failed_unit_and_keeps_the_rest(agent: FakeAlqu
         "model.backoff_base=0.01",
         f"source={doc}",
         "loader.min_chunk_size=10",
+        "mode.evidence.enabled=false",  # a Fair-Forge agent returns plain questions, without quotes
+        "~mode.question_types",  # and reads only extra_data: one call per chunk, of one type
+        "+mode.question_types={factual:1}",
         f"hydra.run.dir={out}",
     ]
     result = run_cli(*args, cwd=tmp_path)
@@ -296,6 +319,11 @@ def test_cli_end_to_end_records_a_failed_unit_and_keeps_the_rest(agent: FakeAlqu
     assert (stats["failures"], stats["produced"]["queries"], stats["stages"]["questions"]["retries"]) == (1, 6, 1)
     assert len(agent.infers()) == 4  # 2 good sections, the failing one twice (1 retry)
 
+    agent.agent = counted_questions  # the agent answers for Tides now
+    retried = run_cli(*args, cwd=tmp_path)
+    assert retried.returncode == 0, retried.stderr
+    assert len(agent.infers()) == 5  # a rerun replays the finished calls and retries only the failed one
+    assert len(read_jsonl(out / "datasets.jsonl")[0]["conversation"]) == 9
     replayed = run_cli(*args, cwd=tmp_path, env={"ALQUIMIA_API_KEY": None})
     assert replayed.returncode == 0, replayed.stderr  # every call is in the cache: no key needed
     fresh = [*args[:-1], f"hydra.run.dir={tmp_path / 'fresh'}", "cache.mode=refresh"]  # calls needed: the key too

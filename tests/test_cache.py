@@ -12,9 +12,8 @@ import pytest
 from synthgen.models.cache import CachedReply, CallCache, call_key
 from synthgen.models.client import ModelClient
 from synthgen.models.providers.base import LiteLLMModel
-from synthgen.pipelines.documents.records import QuestionList
 from synthgen.run.stats import RunStats
-from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_openai import FakeOpenAI, QuestionList, Reply
 
 BASE = {
     "model": "openai/gpt-4.1",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
 from synthgen.pipelines.budgets import ANSWER_TOKENS, questions_budget
 from tests.cli import read_jsonl, run_cli
-from tests.fake_openai import FakeOpenAI, Reply, last_user_text
+from tests.fake_documents import DocumentModel
+from tests.fake_openai import FakeOpenAI, Reply, excerpts_of, last_user_text
 
 DOC = """# Moon Guide
 
@@ -30,15 +30,11 @@ They brought back 382 kg of rock and soil, still studied in laboratories today.
 
 
 def fake_model(request: dict) -> Reply:
-    """Questions (as many as asked, distinct per excerpt and call) or an answer echoing the question."""
-    text = last_user_text(request)
-    if text.startswith("Answer the user's question"):
-        return Reply(content="From the excerpt: " + text.rsplit("Question: ", 1)[1])
-    count = int(re.search(r"(?:exactly|the next) (\d+)", text).group(1))  # type: ignore[union-attr]
-    excerpt = text.split("<excerpt>", 1)[1][:40].strip()
-    already = len(re.findall(r"^(?:- |\d+\. )", text.split("Document:", 1)[0], flags=re.MULTILINE))
-    questions = [f"Question {already + i + 1} about '{excerpt}'?" for i in range(count)]
-    return Reply(content=json.dumps({"questions": questions}))
+    """Questions (as many as asked, distinct per prompt, each quoting its excerpts) or a quoted answer."""
+    return DocumentModel()(request)
+
+
+ONLY_FACTUAL = ("~mode.question_types", "+mode.question_types={factual:1}")  # one question call per chunk
 
 
 @pytest.fixture
@@ -83,7 +79,10 @@ def test_queries_with_answers_end_to_end(fake_openai: FakeOpenAI, doc: Path, tmp
     assert stats["status"] == "completed"
     assert stats["requested"] == {"datasets": 1, "queries": 9, "answers": 9}
     assert stats["produced"] == stats["requested"] and stats["failures"] == 0
-    assert stats["calls"] == len(fake_openai.requests) == 12
+    types_per_chunk = {(t["agentic"]["chunk_id"], t["agentic"]["question_type"]) for t in turns}
+    assert stats["stages"]["questions"]["calls"] == len(types_per_chunk)  # one call per chunk and type
+    assert stats["stages"]["answers"]["calls"] == 9
+    assert stats["calls"] == len(fake_openai.requests) == len(types_per_chunk) + 9
     assert not list(tmp_path.glob("outputs"))  # nothing written to the current directory
     assert (out / ".hydra" / "config.yaml").exists()
 
@@ -103,14 +102,18 @@ def test_conversation_turns_build_on_each_other(fake_openai: FakeOpenAI, doc: Pa
     out = tmp_path / "run"
     args = fake_args(fake_openai, doc, out, "mode=conversation", "mode.num_turns=2", "mode.answers=true")
     assert run_cli(*args, cwd=tmp_path).returncode == 0
-    [dataset] = read_jsonl(out / "datasets.jsonl")
-    first, second = dataset["conversation"][:2]
-    assert (first["agentic"]["turn_number"], second["agentic"]["turn_number"]) == (1, 2)
-    assert (first["agentic"]["builds_on"], second["agentic"]["builds_on"]) == (None, first["qa_id"])
-    second_answer_prompt = next(
-        last_user_text(r) for r in fake_openai.requests if last_user_text(r).endswith(second["query"])
-    )
-    assert f"User: {first['query']}" in second_answer_prompt
+    datasets = read_jsonl(out / "datasets.jsonl")
+    assert len(datasets) == 3 and len({d["session_id"] for d in datasets}) == 3  # one session per conversation
+    for dataset in datasets:
+        first, second = dataset["conversation"]
+        assert (first["agentic"]["turn_number"], second["agentic"]["turn_number"]) == (1, 2)
+        assert (first["agentic"]["builds_on"], second["agentic"]["builds_on"]) == (None, first["qa_id"])
+        assert first["agentic"]["chunk_id"] == second["agentic"]["chunk_id"]
+        second_answer_prompt = next(
+            last_user_text(r) for r in fake_openai.requests if f"Question: {second['query']}" in last_user_text(r)
+        )
+        assert f"User: {first['query']}" in second_answer_prompt
+        assert f"Assistant: {first['ground_truth_assistant']}" in second_answer_prompt
 
 
 def test_random_strategy_writes_one_dataset_per_sample(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:
@@ -140,21 +143,23 @@ def test_short_replies_are_topped_up_and_a_shortfall_is_reported(
 
     fake_openai.responder = one_at_a_time
     out = tmp_path / "full"
-    assert run_cli(*fake_args(fake_openai, doc, out), cwd=tmp_path).returncode == 0
+    assert run_cli(*fake_args(fake_openai, doc, out, *ONLY_FACTUAL), cwd=tmp_path).returncode == 0
     [dataset] = read_jsonl(out / "datasets.jsonl")
     assert len(dataset["conversation"]) == 9  # three calls per chunk: one ask, two top-ups
     assert len({t["query"] for t in dataset["conversation"]}) == 9
 
     out = tmp_path / "short"
-    assert run_cli(*fake_args(fake_openai, doc, out, "mode.max_top_up_calls=0"), cwd=tmp_path).returncode == 0
+    args = fake_args(fake_openai, doc, out, *ONLY_FACTUAL, "mode.max_top_up_calls=0")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
     stats = json.loads((out / "stats.json").read_text())
     assert stats["produced"]["queries"] == 3 and stats["shortfall"]["queries"] == 6
+    assert stats["shortfall_by_type"] == {"factual": 6}
     assert {s["produced"] for s in stats["shortfalls"]} == {1}
 
 
 def test_permanent_failure_is_recorded_and_the_run_goes_on(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:
     def fail_on_tides(request: dict) -> Reply:
-        if "two tidal bulges" in last_user_text(request):
+        if "two tidal bulges" in excerpts_of(last_user_text(request))[0]:
             return Reply(status=500, body='{"error": {"message": "model crashed"}}')
         return fake_model(request)
 
@@ -189,10 +194,12 @@ def test_a_runaway_reply_is_drawn_again_and_calls_are_budgeted(
     assert len(dataset["conversation"]) == 9 and not read_jsonl(out / "failures.jsonl")
     stages = json.loads((out / "stats.json").read_text())["stages"]
     assert stages["questions"]["truncations"] == 1 and stages["questions"]["repairs"] == 0
-    assert stages["questions"]["calls"] == 4 and stages["answers"]["truncations"] == 0
     answering = [last_user_text(r).startswith("Answer the user's question") for r in fake_openai.requests]
+    assert stages["questions"]["calls"] == answering.count(False)  # the cut-off reply too: it was paid for
+    assert stages["answers"]["truncations"] == 0
     limits = [r["max_tokens"] for r in fake_openai.requests]
-    assert {limit for limit, answer in zip(limits, answering, strict=True) if not answer} == {questions_budget(3)}
+    asked = {limit for limit, answer in zip(limits, answering, strict=True) if not answer}
+    assert asked and asked <= {questions_budget(count) for count in (1, 2, 3)}  # sized by the questions asked
     assert {limit for limit, answer in zip(limits, answering, strict=True) if answer} == {ANSWER_TOKENS}
 
 
@@ -242,7 +249,7 @@ def test_unknown_group_option_fails_without_traceback(tmp_path: Path) -> None:
 def test_limit_caps_the_chunks_of_a_document_run(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:
     fake_openai.responder = fake_model
     out = tmp_path / "run"
-    assert run_cli(*fake_args(fake_openai, doc, out, "limit=2"), cwd=tmp_path).returncode == 0
+    assert run_cli(*fake_args(fake_openai, doc, out, "limit=2", *ONLY_FACTUAL), cwd=tmp_path).returncode == 0
     [dataset] = read_jsonl(out / "datasets.jsonl")
     assert [t["agentic"]["chunk_index"] for t in dataset["conversation"]] == [0, 0, 0, 1, 1, 1]
     assert len(fake_openai.requests) == 2
@@ -268,7 +275,11 @@ def test_a_chunk_drawn_twice_into_one_sample_gets_distinct_ids(
     chunk_ids = [t["agentic"]["chunk_id"] for t in dataset["conversation"]]
     assert len(chunk_ids) == 6 and len(set(chunk_ids)) < 6  # 6 draws from 3 chunks repeat one
     assert len({t["qa_id"] for t in dataset["conversation"]}) == 6
-    assert len(fake_openai.requests) == 6  # a repeated chunk is a new draw, not a cache hit
+    assert len({t["query"] for t in dataset["conversation"]}) == 6
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["cache_hits"] == 0  # a repeated chunk is a new draw, not a cache hit
+    # This fake answers the same prompt the same way: the repeat is a duplicate, replaced by a top-up.
+    assert len(fake_openai.requests) == 6 + stats["duplicates_removed"]
 
 
 def test_a_key_quoted_by_the_provider_never_reaches_the_error_line_or_outputs(

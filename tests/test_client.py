@@ -16,9 +16,8 @@ from synthgen.models.cache import CallCache
 from synthgen.models.client import REDRAW_STRIDE, REDRAWS, ModelClient, TruncatedReply
 from synthgen.models.providers.base import LiteLLMModel
 from synthgen.models.structured import StructuredOutputError, parse_structured
-from synthgen.pipelines.documents.records import QuestionList
 from synthgen.run.stats import RunStats
-from tests.fake_openai import FakeOpenAI, Reply, last_user_text
+from tests.fake_openai import FakeOpenAI, QuestionList, Reply, last_user_text
 
 ASK = [{"role": "user", "content": "Write 2 questions about the moon."}]
 GOOD = json.dumps({"questions": ["How far is the moon?", "Why does it have phases?"]})
@@ -93,13 +92,13 @@ def test_still_malformed_after_repair_is_a_structured_output_error(fake_openai: 
     assert len(fake_openai.requests) == 2
 
 
-def test_prompt_mode_adds_a_schema_instruction_and_no_response_format(fake_openai: FakeOpenAI) -> None:
+def test_prompt_mode_adds_an_example_object_and_no_response_format(fake_openai: FakeOpenAI) -> None:
     fake_openai.queue.append(Reply(content=f"<think>hmm</think>Sure! {GOOD}"))
     stats = RunStats(model="fake", mode="queries")
     settings = fake_settings(fake_openai, structured_output="prompt")
     assert len(run(ModelClient(settings, stats).structured(ASK, QuestionList, stage="q")).questions) == 2
     assert "response_format" not in fake_openai.requests[0]
-    assert "JSON schema" in last_user_text(fake_openai.requests[0])
+    assert '{"questions": ["..."]}' in last_user_text(fake_openai.requests[0])
 
 
 def test_retries_are_bounded(fake_openai: FakeOpenAI) -> None:

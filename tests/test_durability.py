@@ -24,6 +24,10 @@ DOC = "\n\n".join(
 )
 
 
+# A seed whose samples draw every chunk once: this fake answers a repeated prompt alike, a duplicate question.
+DISTINCT = "strategy.seed=168"
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     path = tmp_path / "topics.md"
@@ -32,8 +36,9 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def args(server: FakeOpenAI, source: Path, out: Path, cache: Path, *extra: str) -> list[str]:
-    """CLI arguments for a run on the fake server; document modes ask 2 questions per chunk."""
-    questions = [] if "mode=facts" in extra else ["mode.num_queries_per_chunk=2"]
+    """CLI arguments for a run on the fake server; document modes ask 2 factual questions per chunk (one call)."""
+    factual = ["~mode.question_types", "+mode.question_types={factual:1}"]
+    questions = [] if "mode=facts" in extra else ["mode.num_queries_per_chunk=2", *factual]
     return [
         *questions,
         "model=openai_compatible",
@@ -60,7 +65,7 @@ def test_killed_run_resumes_without_repeating_finished_calls(
     fake_openai: FakeOpenAI, corpus: Path, tmp_path: Path
 ) -> None:
     fake_openai.responder = questions_with_latency(0.3)
-    sampled = ("strategy=random", "strategy.num_samples=6", "strategy.chunks_per_sample=1")
+    sampled = ("strategy=random", "strategy.num_samples=6", "strategy.chunks_per_sample=1", DISTINCT)
     clean = tmp_path / "clean"
     assert run_cli(*args(fake_openai, corpus, clean, tmp_path / "clean.sqlite", *sampled), cwd=tmp_path).returncode == 0
     total = len(fake_openai.requests)
@@ -147,6 +152,7 @@ def test_budget_stop_keeps_finished_work_and_exits_distinctly(
         "strategy=random",
         "strategy.num_samples=4",
         "strategy.chunks_per_sample=1",
+        DISTINCT,
         "max_cost_usd=0.0001",
     )
     out, cache = tmp_path / "run", tmp_path / "c.sqlite"

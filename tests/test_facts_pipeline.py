@@ -157,7 +157,8 @@ def test_cli_run_writes_ft_text_records_and_stats(fake_openai: FakeOpenAI, model
     assert stats["calls"] == len(fake_openai.requests) == 24 and stats["prompt_tokens"] == 240
     judge_requests = [r for r in fake_openai.requests if last_user_text(r).startswith("You check whether")]
     assert {r["temperature"] for r in judge_requests} == {0.0}
-    assert all('"title": "Verdict"' in last_user_text(r) for r in judge_requests)  # the schema, in the prompt
+    # structured_output=auto: the fake server takes the strongest dialect, so the schema goes as response_format
+    assert all(r["response_format"]["json_schema"]["name"] == "Verdict" for r in judge_requests)
     assert (out / "rejected.jsonl").read_text() == (out / "failures.jsonl").read_text() == ""  # written, empty
 
 
@@ -315,14 +316,14 @@ def test_rejected_answers_are_drawn_again_and_become_preference_pairs(
     )
 
 
-def test_dpo_without_rejections_writes_an_empty_file_and_no_dpo_none(
+def test_dpo_without_rejections_writes_an_empty_file_and_a_rerun_without_dpo_removes_it(
     fake_openai: FakeOpenAI, model: FactsModel, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
     assert run_in_process(fake_openai, out, "limit=3", "mode.answer_attempts=3", "mode.dpo=true") == 0
     assert (out / "dpo.jsonl").read_text() == "" and stats_of(out)["redrawn_answers"] == 0
-    assert run_in_process(fake_openai, tmp_path / "plain", "limit=3", "mode.answer_attempts=3") == 0
-    assert not (tmp_path / "plain" / "dpo.jsonl").exists()
+    assert run_in_process(fake_openai, out, "limit=3", "resume=false") == 0  # another config: start afresh
+    assert not (out / "dpo.jsonl").exists()
 
 
 def test_probes_come_from_held_out_seed_questions_and_are_counted(
@@ -356,8 +357,8 @@ def test_probes_come_from_held_out_seed_questions_and_are_counted(
     again = tmp_path / "again"
     assert run_in_process(fake_openai, again, "limit=20", "mode.probes=6") == 0
     assert read_jsonl(again / "probe.jsonl") == probes  # the same probes, in the same order
-    assert run_in_process(fake_openai, tmp_path / "plain", "limit=20") == 0
-    assert not (tmp_path / "plain" / "probe.jsonl").exists() and "probes" not in stats_of(tmp_path / "plain")
+    assert run_in_process(fake_openai, again, "limit=20", "resume=false") == 0  # another config: afresh
+    assert not (again / "probe.jsonl").exists() and "probes" not in stats_of(again)
 
 
 def test_near_duplicate_and_failed_probes_are_dropped_and_counted(

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from synthgen.config.schema import FactsModeSettings, FactsValidationSettings, FactTemplate
 from synthgen.core.errors import UserError
+from synthgen.core.normalise import normalise
+from synthgen.pipelines.dedup import find_duplicates
 from synthgen.pipelines.facts.answer_checks import check_answer
 from synthgen.pipelines.facts.checks import CheckResult, acknowledgement, check_inclusion, key_terms
-from synthgen.pipelines.facts.dedup import find_duplicates, normalise
 from synthgen.pipelines.facts.formats import check_format, named_formats
 from synthgen.pipelines.facts.generation import question_prompt
 from synthgen.pipelines.facts.pairs import select_pairs

@@ -1,4 +1,4 @@
-"""End to end through the CLI with the real embedded model (few, short calls)."""
+"""End to end through the CLI with the real embedded model (few, short calls): mechanics only, never wording."""
 
 from __future__ import annotations
 
@@ -21,27 +21,41 @@ Never use bleach: it damages the stainless steel heating plate.
 """
 
 
-def test_local_model_generates_a_dataset_with_answers(tmp_path: Path) -> None:
+def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> None:
     source = tmp_path / "kettle.md"
     source.write_text(DOC)
     out = tmp_path / "run"
     result = run_cli(
         f"source={source}",
         "mode.num_queries_per_chunk=2",
+        "~mode.question_types",
+        "+mode.question_types={factual:1}",
+        "mode.max_top_up_calls=1",
         "mode.answers=true",
-        "model.max_tokens=160",
+        "model.max_tokens=200",
         f"hydra.run.dir={out}",
         cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr
+    # A 0.5B model may see every item rejected by the checks: that is exit 4, with the reasons on disk.
+    assert result.returncode in (0, 4), result.stderr
     assert "Traceback" not in result.stderr
-    [dataset] = read_jsonl(out / "datasets.jsonl")
-    turns = dataset["conversation"]
-    assert len(turns) == 2 and len({t["qa_id"] for t in turns}) == 2
-    assert all(t["query"].strip() and t["ground_truth_assistant"].strip() for t in turns)
-    assert {t["agentic"]["header_path"] for t in turns} == {"Kettle Manual > Descaling"}
-    assert "white vinegar" in dataset["context"]
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["status"] == "completed" and stats["cost_usd"] == 0.0
-    assert stats["produced"]["queries"] == stats["requested"]["queries"] == 2
-    assert stats["stages"]["answers"]["calls"] == 2 and stats["completion_tokens"] > 0
+    quality = json.loads((out / "quality.json").read_text())
+    rejected = read_jsonl(out / "rejected.jsonl")
+    turns = [turn for dataset in read_jsonl(out / "datasets.jsonl") for turn in dataset["conversation"]]
+    assert stats["cost_usd"] == 0.0 and stats["completion_tokens"] > 0
+    assert stats["stages"]["questions"]["calls"] + stats["stages"]["questions"]["cache_hits"] in (1, 2)
+    assert quality["kept"] == len(turns) == stats["produced"].get("queries", 0) <= 2
+    assert quality["requested"] == 2 and quality["chunks"] == 1
+    assert len(turns) + len(rejected) <= stats["generated"]
+    assert sum(quality["rejected_by_stage"].values()) == len(rejected)
+    for row in rejected:
+        assert row["stage"] in ("evidence_check", "dedup") and row["reason"]
+    for turn in turns:  # what was kept is backed by quotes found in the chunk, for the question and the answer
+        agentic = turn["agentic"]
+        assert turn["query"].strip() and turn["ground_truth_assistant"].strip()
+        assert agentic["evidence"] and all(e["score"] >= 0.9 for e in agentic["evidence"])
+        assert agentic["answer_evidence"] and all(e["score"] >= 0.9 for e in agentic["answer_evidence"])
+        assert agentic["header_path"] == "Kettle Manual > Descaling" and agentic["question_type"] == "factual"
+    if result.returncode == 4:
+        assert not turns and rejected and "every item was rejected" in result.stderr

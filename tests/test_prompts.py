@@ -23,9 +23,16 @@ def _render(prompt: str, text: str) -> str:
         language="german",
         seed_examples=["Wie geht das?"],
         written=[],
-        document="doc.md",
-        header="Guide > Install",
-        text=text,
+        excerpts=[{"number": 1, "document": "doc.md", "header": "Guide > Install", "text": text}],
+        instructions="Factual: one fact.",
+        slots=[
+            {"number": 1, "persona": "a new user", "difficulty": "hard"},
+            {"number": 2, "persona": None, "difficulty": None},
+        ],
+        answerable=True,
+        fields={"situation": "the user's situation"},
+        persona="a new user",
+        turns=[{"number": 1, "difficulty": None, "instructions": "Factual: one fact."}],
     )
 
 
@@ -40,9 +47,10 @@ def test_answer_prompt_carries_history_and_question() -> None:
     rendered = render_prompt(
         "answer.j2",
         language="english",
-        document="d.md",
-        header="",
-        text=HOSTILE,
+        excerpts=[{"number": 1, "document": "d.md", "header": "", "text": HOSTILE}],
+        instructions="",
+        notes={},
+        answerable=True,
         history=[{"query": "What is {{ x }}?", "answer": "It is {% y %}."}],
         question="And {{ z }}?",
     )
@@ -59,11 +67,17 @@ def test_misspelt_variable_in_a_user_prompt_is_an_error(tmp_path: Path) -> None:
 
 def test_user_prompt_file_is_used_and_missing_one_is_clear(tmp_path: Path) -> None:
     custom = tmp_path / "mine.j2"
-    custom.write_text("{{ count }} in {{ language }}: {{ text }}")
+    custom.write_text("{{ count }} in {{ language }}: {{ excerpts[0].text }}")
     assert _render(str(custom), "{{ body }}") == "2 in german: {{ body }}"
     with pytest.raises(UserError, match=r"prompt file not found: nope\.j2"):
         _render("nope.j2", "x")
 
 
 def test_bundled_prompts_exist() -> None:
-    assert {p.name for p in PROMPTS_DIR.glob("*.j2")} >= {"queries.j2", "conversation.j2", "answer.j2"}
+    assert {p.name for p in PROMPTS_DIR.glob("*.j2")} >= {
+        "queries.j2",
+        "conversation.j2",
+        "answer.j2",
+        "document_judge.j2",
+        "closed_book.j2",
+    }

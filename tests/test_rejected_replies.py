@@ -14,9 +14,8 @@ from synthgen.models.cache import CallCache
 from synthgen.models.client import ModelClient
 from synthgen.models.providers.base import LiteLLMModel
 from synthgen.models.structured import StructuredOutputError
-from synthgen.pipelines.documents.records import QuestionList
 from synthgen.run.stats import RunStats
-from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_openai import FakeOpenAI, QuestionList, Reply
 
 ASK = [{"role": "user", "content": "Write a question about the moon."}]
 GOOD = json.dumps({"questions": ["How far is the moon?"]})

@@ -10,26 +10,49 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hydra import compose, initialize_config_dir
 from hypothesis import given
 from hypothesis import strategies as st
+from omegaconf import OmegaConf
 
-from synthgen.config.schema import RandomStrategySettings, SequentialStrategySettings, ShardSettings
+from synthgen.config.schema import (
+    QueriesModeSettings,
+    RandomStrategySettings,
+    SequentialStrategySettings,
+    ShardSettings,
+)
 from synthgen.core.errors import UserError
-from synthgen.pipelines.documents.strategies import select_samples, shard_samples
+from synthgen.core.paths import CONF_DIR
+from synthgen.pipelines.documents.plan import plan_units
+from synthgen.pipelines.documents.strategies import select_samples
 from synthgen.pipelines.facts.pairs import select_pairs
+from synthgen.run.shards import shard_units
 from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl, run_cli, run_module
 from tests.fake_openai import FakeOpenAI
 from tests.test_cli import DOC, fake_args, fake_model
 from tests.test_facts_pipeline import FACT, FactsModel, fake_overrides, run_in_process, stats_of
 
+SIX_SECTIONS = "\n\n".join(
+    f"# Planet {name}\n\nPlanet {name} has {moons} moons and a day of {hours} hours; its probe {probe} "
+    f"landed in {year} and still sends data about its {feature}."
+    for name, moons, hours, probe, year, feature in [
+        ("Arvo", 2, 19, "Kestrel", 1988, "dust storms"),
+        ("Belin", 0, 31, "Heron", 1993, "ice caps"),
+        ("Corva", 5, 11, "Kestrel", 2001, "rings"),
+        ("Dunmar", 1, 44, "Osprey", 2007, "volcanoes"),
+        ("Eskel", 3, 27, "Heron", 2012, "oceans"),
+        ("Fenwy", 7, 9, "Osprey", 2019, "auroras"),
+    ]
+)
+
 
 def chunks(count: int) -> list[Chunk]:
     return [Chunk(id=f"c{i}", document="d.md", header_path=("H",), text=f"text {i}", index=i) for i in range(count)]
 
 
-def units(samples: list) -> list[tuple[str, int, str]]:
-    return [(sample.id, sample.index, chunk.id) for sample in samples for chunk in sample.chunks]
+def keys(units: list) -> list[tuple[str, int, str]]:
+    return [(unit.sample.id, unit.position, unit.chunk.id) for unit in units]
 
 
 @given(
@@ -48,11 +71,13 @@ def test_every_unit_is_in_exactly_one_shard_in_order(
         else RandomStrategySettings(num_samples=num_samples, chunks_per_sample=per_sample, with_replacement=True)
     )
     samples = select_samples(chunks(num_chunks), strategy)
-    everything = units(samples)
+    planned = plan_units(samples, QueriesModeSettings(), sequential, [], "key")
+    everything = keys(planned)
+    assert everything == [(s.id, position, c.id) for s in samples for position, c in enumerate(s.chunks)]
     shards: list[list[tuple[str, int, str]]] = []
     for index in range(count):
         try:
-            shards.append(units(shard_samples(samples, ShardSettings(count=count, index=index))))
+            shards.append(keys(shard_units(planned, ShardSettings(count=count, index=index), "(dataset, chunk) units")))
         except UserError as error:  # more shards than units: the empty ones say so
             assert f"has no work: the job has only {len(everything)} (dataset, chunk) units" in str(error)
             shards.append([])
@@ -72,15 +97,9 @@ def by_session(path: Path) -> dict[str, dict[str, Any]]:
 def test_a_four_shard_sweep_merges_into_the_unsharded_run(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     fake_openai.responder = fake_model
     doc = tmp_path / "moon.md"
-    doc.write_text(DOC)
-    # 3 datasets of 2 chunks = 6 units; shards of 1, 2, 1, 2 units cut two datasets in two.
-    common = [
-        "strategy=random",
-        "strategy.num_samples=3",
-        "strategy.chunks_per_sample=2",
-        "mode=conversation",
-        "cache.mode=off",
-    ]
+    doc.write_text(SIX_SECTIONS)
+    # One sequential dataset of 6 chunks, cut into 4 parts; multi-hop questions link chunks across the cuts.
+    common = ["mode.num_queries_per_chunk=2", "mode.answers=true", "cache.mode=off"]
     whole = tmp_path / "whole"
     assert run_cli(*fake_args(fake_openai, doc, whole, *common), cwd=tmp_path).returncode == 0
     calls = len(fake_openai.requests)
@@ -95,22 +114,29 @@ def test_a_four_shard_sweep_merges_into_the_unsharded_run(fake_openai: FakeOpenA
     )
     assert result.returncode == 0, result.stderr
     assert len(fake_openai.requests) == 2 * calls  # every unit ran once more, in exactly one shard
-    assert [len(read_jsonl(sweep / str(i) / "datasets.jsonl")) for i in range(4)] == [1, 2, 1, 1]
+    assert [len(read_jsonl(sweep / str(i) / "datasets.jsonl")) for i in range(4)] == [1, 1, 1, 1]
 
     merged = shard_cli(str(sweep), "--out", str(tmp_path / "merged"), cwd=tmp_path)
     assert merged.returncode == 0, merged.stderr
     assert "merged 4 shards" in merged.stdout
     expected, joined = by_session(whole / "datasets.jsonl"), by_session(tmp_path / "merged" / "datasets.jsonl")
-    assert joined.keys() == expected.keys() and len(joined) == 3
+    assert joined.keys() == expected.keys() and len(joined) == 1
+    [turns] = [dataset["conversation"] for dataset in joined.values()]
+    assert any(turn["agentic"]["question_type"] == "multi_hop" for turn in turns)
     for session, dataset in expected.items():
         assert [t["qa_id"] for t in joined[session]["conversation"]] == [t["qa_id"] for t in dataset["conversation"]]
-        assert joined[session] == dataset  # context, turns and their order, builds_on links
+        assert joined[session] == dataset  # context, turns and their order
     stats, unsharded = (
         json.loads(path.read_text()) for path in (tmp_path / "merged" / "stats.json", whole / "stats.json")
     )
-    for key in ("requested", "produced", "shortfall", "failures", "calls", "prompt_tokens", "completion_tokens"):
+    for key in (
+        *("requested", "produced", "shortfall", "failures", "calls", "prompt_tokens", "completion_tokens"),
+        *("generated", "requested_by_type", "kept_by_type"),
+    ):
         assert stats[key] == unsharded[key], key
     assert stats["shards"] == 4 and stats["status"] == "completed"
+    quality = (json.loads((path / "quality.json").read_text()) for path in (tmp_path / "merged", whole))
+    assert next(quality) == next(quality)
 
 
 def test_facts_shards_merge_and_drop_duplicates_across_shards(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
@@ -139,16 +165,21 @@ def test_facts_shards_merge_and_drop_duplicates_across_shards(fake_openai: FakeO
 
 
 def fake_shard(root: Path, name: str, index: int, count: int = 2, status: str = "completed", **config: str) -> Path:
-    """A shard run directory as the merge reads it: composed config, stats and outputs."""
+    """A shard run directory as the merge reads it: a composed config (top-level keys replaced by `config`),
+    stats and outputs."""
     run = root / name
     (run / ".hydra").mkdir(parents=True)
-    settings = {
-        "mode": "{kind: queries, pipeline: synthgen.pipelines.documents.DocumentPipeline}",
-        "model": "{name: m}",
-        **config,
-        "shard": f"{{count: {count}, index: {index}}}",
-    }
-    (run / ".hydra" / "config.yaml").write_text("".join(f"{key}: {value}\n" for key, value in settings.items()))
+    doc = root / "moon.md"
+    doc.write_text(DOC)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        composed = compose(
+            config_name="config", overrides=[f"source={doc}", f"shard.count={count}", f"shard.index={index}"]
+        )
+    data = OmegaConf.to_container(composed, resolve=False)
+    assert isinstance(data, dict)
+    data.pop("hydra", None)
+    data.update({key: OmegaConf.to_container(OmegaConf.create(value)) for key, value in config.items()})
+    (run / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(data)))
     (run / "stats.json").write_text(json.dumps({"status": status, "requested": {}, "produced": {}}))
     return run
 
@@ -217,8 +248,12 @@ def test_bad_shard_settings_are_one_clear_line_recorded_in_the_sweep_job(
 
 def test_a_copied_shard_is_refused_and_a_path_given_twice_is_one_shard(tmp_path: Path) -> None:
     run = fake_shard(tmp_path / "sweep", "0", 0, count=1)
+    agentic = {"chunk_id": "c", "source_chunks": ["c"], "question_type": "factual", "difficulty": None}
     (run / "datasets.jsonl").write_text(
-        json.dumps({"session_id": "s", "context": "x", "conversation": [{"qa_id": "q"}]}) + "\n"
+        json.dumps(
+            {"session_id": "s", "context": "x", "conversation": [{"qa_id": "q", "query": "Q?", "agentic": agentic}]}
+        )
+        + "\n"
     )
     shutil.copytree(run, tmp_path / "copy")
     result = shard_cli(str(tmp_path / "sweep"), str(tmp_path / "copy"), "--out", str(tmp_path / "out"), cwd=tmp_path)

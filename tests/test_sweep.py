@@ -16,7 +16,7 @@ from synthgen.core.paths import CONF_DIR
 from synthgen.tools.sweep_summary import COLUMNS
 from tests.cli import run_cli
 from tests.fake_openai import FakeOpenAI
-from tests.test_cli import DOC, fake_args, fake_model
+from tests.test_cli import DOC, ONLY_FACTUAL, fake_args, fake_model
 from tests.test_facts_pipeline import FactsModel, fake_overrides
 
 EXPERIMENTS = sorted(path.stem for path in (CONF_DIR / "experiment").glob("*.yaml"))
@@ -37,7 +37,7 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
     doc = tmp_path / "moon.md"
     doc.write_text(DOC)
     sweep = tmp_path / "sweep"
-    args = fake_args(fake_openai, doc, tmp_path / "unused", "mode.answers=true")
+    args = fake_args(fake_openai, doc, tmp_path / "unused", "mode.answers=true", *ONLY_FACTUAL)
     args[0] = "model=openai_compatible,claude"  # claude needs ANTHROPIC_API_KEY, which is not set
     result = run_cli("-m", *args, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env={"ANTHROPIC_API_KEY": None})
     assert result.returncode == 2, result.stderr  # the failed job's exit code, after the summary
@@ -52,7 +52,11 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
         "",
     )
     assert (done["requested"], done["produced"], done["kept"]) == ("9", "9", "9")
-    assert (done["duplicates_removed"], done["rejected"]) == ("", "")  # document modes have neither
+    assert (done["duplicates_removed"], done["rejected"]) == ("0", "0")
+    quality = json.loads((sweep / "0" / "quality.json").read_text())
+    assert (done["coverage"], done["similarity_mean"]) == ("1.0", str(quality["similarity_mean"]))
+    assert 0 < float(done["distinct_2"]) <= 1
+    assert (failed["kept"], failed["coverage"]) == ("0", "0.0")  # it stopped before its first call
     assert (done["calls"], done["prompt_tokens"], done["completion_tokens"]) == ("12", "120", "60")
     assert float(done["wall_seconds"]) > 0 and float(done["cost_usd"]) >= 0
     assert (failed["job"], failed["overrides"], failed["status"]) == ("1", "model=claude", "failed")

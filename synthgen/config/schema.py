@@ -31,13 +31,19 @@ class ModelSettings(Strict):
     max_tokens: int = Field(1024, ge=1)
     output_budgets: bool = True
     max_concurrency: int = Field(8, ge=1)
+    adaptive: bool = True
     timeout: float = Field(60.0, gt=0)
     retries: int = Field(4, ge=0)
     backoff_base: float = Field(1.0, ge=0)
     backoff_max: float = Field(30.0, ge=0)
     rpm: int | None = Field(None, ge=1)
     tpm: int | None = Field(None, ge=1)
-    structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+    structured_output: Literal["auto", "json_schema", "llama_cpp", "ollama", "vllm", "json_object", "prompt"] = (
+        "json_schema"
+    )
+    batch: bool = False
+    batch_poll_interval: float = Field(15.0, gt=0)
+    batch_max_wait: float = Field(25 * 3600.0, gt=0)
     llm_judge: bool = True
 
 
@@ -67,6 +73,44 @@ class RandomStrategySettings(Strict):
 StrategySettings = Annotated[SequentialStrategySettings | RandomStrategySettings, Field(discriminator="kind")]
 
 
+class QuestionTypeSettings(Strict):
+    """One question type (an entry of conf/question_types/): its prompt and what its items must satisfy."""
+
+    prompt: str = Field(min_length=1)
+    chunks: int = Field(1, ge=1, le=3)
+    answerable: bool = True
+    fields: dict[str, str] = Field(default_factory=dict)
+    answer_instructions: str = ""
+
+
+Difficulty = Literal["easy", "medium", "hard"]
+
+
+class EvidenceSettings(Strict):
+    """The deterministic quote check: every quote an item claims must be in its chunks."""
+
+    enabled: bool = True
+    threshold: float = Field(0.9, gt=0.0, le=1.0)
+    min_quote_chars: int = Field(15, ge=1)
+
+
+class DocumentJudgeSettings(Strict):
+    """The optional LLM judge of document items, and its closed-book check."""
+
+    enabled: bool = False
+    model: str | None = Field(None, min_length=1)
+    temperature: float | None = Field(0.0, ge=0.0, le=2.0)
+    closed_book: bool = False
+    prompt: str = "document_judge.j2"
+    closed_book_prompt: str = "closed_book.j2"
+
+
+class DedupSettings(Strict):
+    """Near-duplicate questions across the run."""
+
+    threshold: float = Field(0.9, gt=0.0, le=1.0)
+
+
 class DocumentModeSettings(Strict):
     """What both document-grounded modes share."""
 
@@ -78,6 +122,41 @@ class DocumentModeSettings(Strict):
     answers: bool = False
     answer_prompt: str = "answer.j2"
     max_top_up_calls: int = Field(2, ge=0)
+    types: dict[str, QuestionTypeSettings] = Field(
+        default_factory=lambda: {"factual": QuestionTypeSettings(prompt="question_types/factual.j2")}
+    )
+    question_types: dict[str, float] = Field(default_factory=lambda: {"factual": 1.0})
+    difficulty: dict[Difficulty, float] | None = None
+    personas: list[str] | str = Field(default_factory=list)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    judge: DocumentJudgeSettings = Field(default_factory=DocumentJudgeSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
+
+    @field_validator("question_types", "difficulty")
+    @classmethod
+    def _shares(cls, shares: dict[str, float] | None) -> dict[str, float] | None:
+        if shares is None:
+            return None
+        if any(share < 0 for share in shares.values()) or sum(shares.values()) <= 0:
+            raise ValueError("shares must be >= 0 with at least one above 0")
+        return {name: share for name, share in shares.items() if share > 0}
+
+    @field_validator("personas")
+    @classmethod
+    def _personas(cls, personas: list[str] | str) -> list[str] | str:
+        if isinstance(personas, list) and not all(persona.strip() for persona in personas):
+            raise ValueError("entries must not be blank")
+        return personas
+
+    @model_validator(mode="after")
+    def _known_types(self) -> DocumentModeSettings:
+        unknown = sorted(set(self.question_types) - set(self.types))
+        if unknown:
+            raise ValueError(
+                f"question_types: unknown type '{unknown[0]}' (known: {', '.join(self.types)}; a new type is "
+                "an entry in mode.types, e.g. conf/question_types/standard.yaml, plus its prompt file)"
+            )
+        return self
 
 
 class QueriesModeSettings(DocumentModeSettings):
@@ -89,11 +168,21 @@ class QueriesModeSettings(DocumentModeSettings):
 
 
 class ConversationModeSettings(DocumentModeSettings):
-    """One coherent multi-turn conversation per chunk."""
+    """One coherent multi-turn conversation per chunk (or per random sample), each its own dataset."""
 
     kind: Literal["conversation"] = "conversation"
     num_turns: int = Field(3, ge=1)
     prompt: str = "conversation.j2"
+
+    @model_validator(mode="after")
+    def _single_chunk_types(self) -> ConversationModeSettings:
+        several = [name for name in self.question_types if name in self.types and self.types[name].chunks > 1]
+        if several:
+            raise ValueError(
+                f"question_types: {several[0]} combines several chunks, which conversation turns do not "
+                f"(fix: drop it, e.g. mode.question_types.{several[0]}=0)"
+            )
+        return self
 
 
 class FactsValidationSettings(Strict):

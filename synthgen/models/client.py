@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import random
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel
 
-from synthgen.core.errors import BudgetExhausted, CallsStopped, FatalModelError, ModelUnreachable
+from synthgen.core.errors import BudgetExhausted, CallsStopped
+from synthgen.models.adaptive import AdaptiveLimit
+from synthgen.models.batch import BatchRequestError
 from synthgen.models.cache import CachedReply, CallCache, call_key
+from synthgen.models.dialects import Dialect, DialectNegotiator, auto_order, example_instance, response_kwargs
 from synthgen.models.providers.base import LiteLLMModel, import_litellm
-from synthgen.models.structured import Schema, StructuredOutputError, parse_structured, schema_json, strict_schema
+from synthgen.models.retries import retry_after_seconds, retry_delay
+from synthgen.models.structured import Schema, StructuredOutputError, parse_structured, strict_schema
+from synthgen.models.transport import DirectTransport, open_transport
 from synthgen.models.usage import Usage
 
 log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]
+# Dialects that do not constrain the reply to the schema: the prompt shows an example object instead.
+_UNCONSTRAINED = ("json_object", "prompt")
 # A reply cut off at max_tokens (a model looping inside its reply, typically) is never repaired nor cached: it is
 # drawn again, at most REDRAWS times, as draw `draw + k * REDRAW_STRIDE`: a new seed and cache key, beyond any draw
 # number a plan uses.
@@ -39,10 +46,12 @@ _REDRAW = 1_000_003  # the draw offset of a call asked again after an unusable r
 
 
 class ModelClient:
-    """Async access to one configured model: cache, concurrency bound, rate limits, retries with jitter, accounting.
+    """Async access to one configured model: cache, adaptive concurrency bound, rate limits, retries with jitter,
+    structured-output dialect negotiation, direct or batched transport, accounting.
 
     litellm is imported, and the provider registered and checked (key, model string), only when a call misses
-    the cache: a rerun served from the cache never pays for either.
+    the cache: a rerun served from the cache never pays for either (with model.batch=true the provider's batch
+    support is checked at once, before any work). Await `aclose()` when the run ends.
     """
 
     def __init__(
@@ -56,7 +65,11 @@ class ModelClient:
         self.stats = stats
         self.cache = cache
         self.max_cost_usd = max_cost_usd
-        self._semaphore = asyncio.Semaphore(provider.max_concurrency)
+        self._limit = AdaptiveLimit(provider.max_concurrency, adaptive=provider.adaptive)
+        mode = provider.structured_output
+        self._dialects = DialectNegotiator(auto_order(provider.model) if mode == "auto" else (cast(Dialect, mode),))
+        self._transport = open_transport(provider, cache)
+        self._transports: list[DirectTransport] = [self._transport]  # shared with the `for_model` clients
         # One request per 60/rpm seconds: a steady rate, not a burst of rpm calls then a minute's wait.
         self._requests = AsyncLimiter(1, 60 / provider.rpm) if provider.rpm else None
         self._tokens = AsyncLimiter(provider.tpm, 60) if provider.tpm else None
@@ -69,7 +82,14 @@ class ModelClient:
         """A client for another model that shares this one's stats, cache, budget and stop."""
         client = ModelClient(provider, self.stats, self.cache, self.max_cost_usd)
         client._stopping = self._stopping
+        client._transports = self._transports
+        self._transports.append(client._transport)
         return client
+
+    async def aclose(self) -> None:
+        """Close the transports of this client and its `for_model` clients (stop polling batches)."""
+        for transport in self._transports:
+            await transport.aclose()
 
     def stop(self) -> None:
         """Start no new call from now on (the run was interrupted): a call not yet sent raises CallsStopped."""
@@ -109,9 +129,7 @@ class ModelClient:
 
         Arguments as for `text`; a reply cut off at max_tokens is drawn again, not repaired.
         """
-        messages = self._with_format_instruction(messages, schema)
-        response_format = self._response_format(schema)
-        reply, first_draw = await self._untruncated(messages, stage, response_format, draw, extra_data, max_tokens)
+        reply, first_draw = await self._untruncated(messages, stage, schema, draw, extra_data, max_tokens)
         try:
             return parse_structured(reply, schema)
         except ValueError as first_error:
@@ -120,23 +138,22 @@ class ModelClient:
                 {"role": "assistant", "content": reply},
                 {
                     "role": "user",
-                    "content": f"That reply was not usable: {first_error}. Reply again with only "
-                    f"a JSON object that matches this JSON schema: {schema_json(schema)}",
+                    "content": f"That reply was not usable: {first_error}. Reply again with only the JSON object.",
                 },
             ]
-            reply, repair_draw = await self._untruncated(repair, stage, response_format, draw, extra_data, max_tokens)
+            reply, repair_draw = await self._untruncated(repair, stage, schema, draw, extra_data, max_tokens)
             try:
                 return parse_structured(reply, schema)
             except ValueError as error:
-                self._reject(messages, response_format, first_draw, extra_data, max_tokens, first_error)
-                self._reject(repair, response_format, repair_draw, extra_data, max_tokens, error)
+                self._reject(messages, schema, first_draw, extra_data, max_tokens, first_error)
+                self._reject(repair, schema, repair_draw, extra_data, max_tokens, error)
                 raise StructuredOutputError(f"invalid structured output after one repair: {error}") from None
 
     async def _untruncated(
         self,
         messages: Messages,
         stage: str,
-        response_format: dict[str, Any] | None,
+        schema: type[BaseModel] | None,
         draw: int,
         extra_data: dict[str, Any] | None,
         max_tokens: int | None,
@@ -145,14 +162,7 @@ class ModelClient:
         for redraw in range(REDRAWS + 1):
             used = draw + redraw * REDRAW_STRIDE
             try:
-                reply = await self._complete(
-                    messages,
-                    stage=stage,
-                    response_format=response_format,
-                    draw=used,
-                    extra_data=extra_data,
-                    max_tokens=max_tokens,
-                )
+                reply = await self._complete(messages, stage, schema, used, extra_data, max_tokens)
             except _Truncated:
                 self.stats.stage(stage).truncations += 1
             else:
@@ -167,7 +177,7 @@ class ModelClient:
     def _reject(
         self,
         messages: Messages,
-        response_format: dict[str, Any] | None,
+        schema: type[BaseModel] | None,
         draw: int,
         extra_data: dict[str, Any] | None,
         max_tokens: int | None,
@@ -175,78 +185,103 @@ class ModelClient:
     ) -> None:
         """Keep an unusable reply in the cache for diagnosis only, so a rerun asks the model again."""
         if self.cache is not None and self.cache.mode != "off":
-            key = call_key(self._call_kwargs(messages, response_format, draw, extra_data, max_tokens), draw)
-            self.cache.reject(key, str(error))
+            self.cache.reject(self._key(messages, schema, draw, extra_data, max_tokens), str(error))
 
-    def _with_format_instruction(self, messages: Messages, schema: type[BaseModel]) -> Messages:
-        if self.settings.structured_output == "json_schema":
-            return messages
-        instruction = (
-            "Reply with only a JSON object, no prose and no code fence, matching this JSON schema: "
-            + schema_json(schema)
-        )
-        return messages[:-1] + [{**messages[-1], "content": messages[-1]["content"] + "\n\n" + instruction}]
-
-    def _response_format(self, schema: type[BaseModel]) -> dict[str, Any] | None:
-        mode = self.settings.structured_output
-        if mode == "json_schema":
-            return {
-                "type": "json_schema",
-                "json_schema": {"name": schema.__name__, "schema": strict_schema(schema), "strict": True},
-            }
-        return {"type": "json_object"} if mode == "json_object" else None
+    def _key(
+        self,
+        messages: Messages,
+        schema: type[BaseModel] | None,
+        draw: int,
+        extra_data: dict[str, Any] | None,
+        max_tokens: int | None,
+    ) -> str:
+        """A call's cache key: its arguments with the schema in place of the dialect's form of it, so a rerun
+        replays without negotiating a dialect again."""
+        kwargs = self._base_kwargs(messages, draw, extra_data, max_tokens)
+        if schema is not None:
+            kwargs["structured"] = {"mode": self.settings.structured_output, "schema": strict_schema(schema)}
+        return call_key(kwargs, draw)
 
     async def _complete(
         self,
         messages: Messages,
-        *,
         stage: str,
-        response_format: dict[str, Any] | None,
+        schema: type[BaseModel] | None,
         draw: int,
-        extra_data: dict[str, Any] | None = None,
-        max_tokens: int | None = None,
+        extra_data: dict[str, Any] | None,
+        max_tokens: int | None,
     ) -> str:
         """One call's reply: from the cache, else from the model with retries; raises _Truncated (uncached) for a
-        reply cut off at max_tokens."""
-        kwargs = self._call_kwargs(messages, response_format, draw, extra_data, max_tokens)
+        reply cut off at max_tokens. A server refusing the dialect structured output was asked in is asked again
+        in the next dialect (not counted as a retry)."""
         counters = self.stats.stage(stage)
-        key = call_key(kwargs, draw) if self.cache is not None and self.cache.mode != "off" else None
+        key = self._key(messages, schema, draw, extra_data, max_tokens) if self._caching() else None
         if key is not None and self.cache is not None and (hit := self.cache.get(key)) is not None:
             counters.cache_hits += 1
             counters.mark()
             return hit.content
         if key is not None and self.cache is not None and (rejected := self.cache.rejections(key)):
             # The same call once gave an unusable reply: a seeded model gets another draw (kept under the same key).
-            kwargs = self._call_kwargs(messages, response_format, draw + _REDRAW * rejected, extra_data, max_tokens)
+            draw += _REDRAW * rejected
         litellm = await self._litellm_ready()
-        for attempt in range(self.settings.retries + 1):
+        dialect = self._dialects.current() if schema is not None else None
+        kwargs = self._call_kwargs(messages, schema, dialect, draw, extra_data, max_tokens)
+        attempt = 0
+        while True:
             try:
-                async with self._semaphore:
+                async with self._limit:
                     self._check_budget()
                     await self._rate_limit(messages)
                     self._check_budget()  # the wait may have outlasted the budget or the run
                     counters.mark()
                     started = time.monotonic()
-                    response = await litellm.acompletion(**kwargs)
+                    response = await self._transport.send(litellm, kwargs, key)
                     counters.mark()
                     counters.max_call_seconds = max(counters.max_call_seconds, round(time.monotonic() - started, 3))
-            except Exception as error:  # classified below: retry, give up on the unit, or stop the run
+            except Exception as error:  # classified below: another dialect, retry, give up, or stop the run
                 counters.mark()
-                delay = self._retry_delay(error, attempt)
+                if dialect is not None and self._dialects.rejected(dialect, error):
+                    dialect = self._dialects.current()
+                    kwargs = self._call_kwargs(messages, schema, dialect, draw, extra_data, max_tokens)
+                    continue
+                paced = self._rate_limited(error, counters)
+                delay = self._transport_retry_delay(litellm, error, attempt)
                 if delay is None:
                     raise
+                attempt += 1
                 counters.retries += 1
-                log.info("retrying %s in %.1fs after %s", self.settings.name, delay, type(error).__name__)
-                await asyncio.sleep(delay)
+                if not paced:
+                    log.info("retrying %s in %.1fs after %s", self.settings.name, delay, type(error).__name__)
+                    await asyncio.sleep(delay)
                 continue
             self._answered = True
-            reply = self._account(response, stage)
+            self._limit.succeeded()
+            counters.allowed = self._limit.allowed
+            reply = self._account(litellm, response, stage)
             if response.choices[0].finish_reason == "length":
                 raise _Truncated
             if key is not None and self.cache is not None:
                 self.cache.put(key, self.settings.model, reply)
             return reply.content
-        raise AssertionError("unreachable: the last attempt either returns or raises")
+
+    def _caching(self) -> bool:
+        return self.cache is not None and self.cache.mode != "off"
+
+    def _rate_limited(self, error: Exception, counters: Any) -> bool:
+        """Tell the concurrency limit about a 429; True if the limit now paces the retry (adaptive mode)."""
+        if not isinstance(error, self._litellm.RateLimitError):
+            return False
+        cuts = self._limit.cuts
+        self._limit.rate_limited(retry_after_seconds(error))
+        counters.cuts += self._limit.cuts - cuts
+        counters.allowed = self._limit.allowed
+        return self.settings.adaptive
+
+    def _transport_retry_delay(self, litellm: Any, error: Exception, attempt: int) -> float | None:
+        """Seconds before retrying a failed call, None to give up (a batch request's error says if it may help)."""
+        if isinstance(error, BatchRequestError):
+            return self.settings.backoff_base if error.retryable and attempt < self.settings.retries else None
+        return retry_delay(litellm, self.settings, error, attempt, self._answered)
 
     async def _litellm_ready(self) -> Any:
         """litellm, with the provider registered and checked; done once, by the first call that misses the cache."""
@@ -273,14 +308,10 @@ class ModelClient:
         if self.max_cost_usd is not None and self.stats.cost_usd >= self.max_cost_usd:
             raise BudgetExhausted(f"spent ${self.stats.cost_usd:.4f} of max_cost_usd={self.max_cost_usd}")
 
-    def _call_kwargs(
-        self,
-        messages: Messages,
-        response_format: dict[str, Any] | None,
-        draw: int,
-        extra_data: dict[str, Any] | None = None,
-        max_tokens: int | None = None,
+    def _base_kwargs(
+        self, messages: Messages, draw: int, extra_data: dict[str, Any] | None, max_tokens: int | None
     ) -> dict[str, Any]:
+        """A call's litellm arguments, without structured output."""
         s = self.settings
         kwargs: dict[str, Any] = {
             "model": s.model,
@@ -293,9 +324,38 @@ class ModelClient:
         }
         if s.api_base:
             kwargs["api_base"] = s.api_base
-        if response_format is not None:
-            kwargs["response_format"] = response_format
         return {**kwargs, **s.call_kwargs(draw, extra_data)}
+
+    def _call_kwargs(
+        self,
+        messages: Messages,
+        schema: type[BaseModel] | None,
+        dialect: Dialect | None,
+        draw: int,
+        extra_data: dict[str, Any] | None,
+        max_tokens: int | None,
+    ) -> dict[str, Any]:
+        """A call's litellm arguments, asking for `schema` in `dialect` (an unconstrained dialect gets an example
+        object in the prompt)."""
+        if schema is None or dialect is None:
+            return self._base_kwargs(messages, draw, extra_data, max_tokens)
+        json_schema = strict_schema(schema)
+        if dialect in _UNCONSTRAINED:
+            instruction = (
+                "Reply with only a JSON object, no prose and no code fence, in this form (the same keys, your own "
+                "values): " + json.dumps(example_instance(json_schema), ensure_ascii=False)
+            )
+            # On the request's last message: before the assistant turn of a repair re-ask (an agent keys its
+            # session on the first message, so the re-ask must repeat the request exactly).
+            at = next((i - 1 for i, m in enumerate(messages) if m["role"] == "assistant"), len(messages) - 1)
+            asked = messages[at]
+            messages = [
+                *messages[:at],
+                {**asked, "content": asked["content"] + "\n\n" + instruction},
+                *messages[at + 1 :],
+            ]
+        kwargs = self._base_kwargs(messages, draw, extra_data, max_tokens)
+        return {**kwargs, **response_kwargs(dialect, schema.__name__, json_schema)}
 
     def _max_tokens(self, budget: int | None) -> int:
         """A call's limit: its own budget, under the model's max_tokens (unless the model opts out of budgets)."""
@@ -303,51 +363,14 @@ class ModelClient:
             return self.settings.max_tokens
         return min(budget, self.settings.max_tokens)
 
-    def _retry_delay(self, error: Exception, attempt: int) -> float | None:
-        """Seconds to wait before retrying, None to give up; fatal errors stop the whole run."""
-        litellm = self._litellm
-        if isinstance(error, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
-            raise FatalModelError(
-                f"model '{self.settings.name}' rejected the API key: {_first_line(error)} "
-                "(fix: export a valid key for this provider)"
-            ) from None
-        if isinstance(error, litellm.NotFoundError):
-            raise FatalModelError(
-                f"model '{self.settings.model}' was not found: {_first_line(error)} (fix: check model.model)"
-            ) from None
-        if not self._answered and _connection_refused(error):  # nothing listens there: no point in waiting
-            if self.settings.api_base:
-                raise ModelUnreachable(
-                    f"cannot reach {self.settings.api_base} (connection refused)",
-                    "start the server or set model.api_base",
-                ) from error
-            raise ModelUnreachable(
-                f"{_first_line(error)} (connection refused)", "start the server or correct its address in model"
-            ) from error
-        retryable = (
-            litellm.RateLimitError,
-            litellm.Timeout,
-            litellm.APIConnectionError,
-            litellm.InternalServerError,
-            litellm.ServiceUnavailableError,
-            litellm.BadGatewayError,
-        )
-        if not isinstance(error, retryable) or attempt >= self.settings.retries:
-            return None
-        wait = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
-        retry_after = _retry_after_seconds(error)
-        if retry_after is not None:
-            return min(self.settings.backoff_max, retry_after)
-        return wait * random.uniform(0.5, 1.5)
-
-    def _account(self, response: Any, stage: str) -> CachedReply:
+    def _account(self, litellm: Any, response: Any, stage: str) -> CachedReply:
         """Count the call's tokens and cost into the stage; return what the cache keeps."""
         usage = getattr(response, "usage", None)
         reply = CachedReply(
             content=(response.choices[0].message.content or "").strip(),
             prompt_tokens=(usage.prompt_tokens or 0) if usage is not None else 0,
             completion_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
-            cost_usd=self._cost(response),
+            cost_usd=self._transport.cost(litellm, self.settings.model, response),
         )
         counters = self.stats.stage(stage)
         counters.calls += 1
@@ -355,40 +378,3 @@ class ModelClient:
         counters.completion_tokens += reply.completion_tokens
         counters.cost_usd += reply.cost_usd
         return reply
-
-    def _cost(self, response: Any) -> float:
-        hidden = getattr(response, "_hidden_params", {})
-        cost = hidden.get("response_cost")
-        if cost is None and "response_cost" not in hidden:  # litellm already tried: the model has no price
-            try:
-                cost = self._litellm.completion_cost(completion_response=response)
-            except Exception:  # models without a price entry (local servers) cost nothing known
-                cost = 0.0
-        return float(cost or 0.0)
-
-
-def _retry_after_seconds(error: Exception) -> float | None:
-    headers = getattr(error, "litellm_response_headers", None) or getattr(
-        getattr(error, "response", None), "headers", None
-    )
-    value = headers.get("retry-after") if headers else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _connection_refused(error: BaseException) -> bool:
-    """Whether a refused connection is among the causes of `error` (litellm wraps the socket error)."""
-    cause: BaseException | None = error
-    for _ in range(16):  # chains are short; a bound guards against a cycle
-        if cause is None:
-            return False
-        if isinstance(cause, ConnectionRefusedError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from synthgen.models.batch import batch_price
 from synthgen.models.providers.base import LiteLLMModel
 
 CHARS_PER_TOKEN = 4  # a rough rule for English text; real counts come from the provider
@@ -20,6 +22,7 @@ class StagePlan:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
+    pricing: Literal["regular", "batch_price", "half_regular_estimate"] = "regular"
 
     def add(self, prompt: str, completion_tokens: int, calls: int = 1) -> None:
         """Count `calls` calls of this prompt, each expecting `completion_tokens`."""
@@ -29,7 +32,15 @@ class StagePlan:
 
 
 def priced(plans: list[StagePlan], model: LiteLLMModel) -> list[StagePlan]:
-    """The plans with their estimated cost on `model` (None where the model has no known price)."""
+    """The plans with their estimated cost on `model` (None where the model has no known price); with
+    model.batch=true at litellm's batch prices, else at half the regular price (marked as such)."""
     for plan in plans:
-        plan.cost_usd = model.price(plan.prompt_tokens, plan.completion_tokens)
+        if not model.batch:
+            plan.cost_usd = model.price(plan.prompt_tokens, plan.completion_tokens)
+            continue
+        price = batch_price(model.model, plan.prompt_tokens, plan.completion_tokens)
+        if price.source == "unpriced":
+            plan.cost_usd = None
+        else:
+            plan.cost_usd, plan.pricing = price.cost_usd, price.source
     return plans

@@ -22,6 +22,8 @@ class StageStats:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     max_call_seconds: float = 0.0  # the slowest model call (cache hits and waits excluded)
+    allowed: int = 0  # calls the adaptive concurrency limit allowed in flight at this stage's last call
+    cuts: int = 0  # times a rate limit (429) cut the allowed count
     started: float | None = None
     finished: float | None = None
 

@@ -3,9 +3,9 @@ early. Each is several times a typical reply; the model's max_tokens stays the c
 
 from __future__ import annotations
 
-QUESTION_TOKENS = 80  # one question or user message with its JSON quoting (typically 10-30 tokens)
+QUESTION_TOKENS = 240  # one question with its supporting quotes, difficulty and JSON quoting (typically 60-120)
 LIST_TOKENS = 32  # the JSON object around a list
-ANSWER_TOKENS = 400  # a concise reference answer from an excerpt
+ANSWER_TOKENS = 600  # a concise reference answer from an excerpt, with its supporting quotes
 MESSAGE_TOKENS = 320  # facts mode: one user message, up to a paragraph of background before the question
 VERDICT_TOKENS = 256  # a judge's one-sentence reason and its verdict, as JSON
 

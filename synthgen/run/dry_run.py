@@ -28,6 +28,11 @@ def render_table(plans: list[StagePlan]) -> str:
         lines.append(
             f"{row['stage']:<12}{row['calls']:>8}{row['prompt_tokens']:>14}{row['completion_tokens']:>16}{cost:>12}"
         )
+    pricing = {p.pricing for p in plans} - {"regular"}
+    if "half_regular_estimate" in pricing:
+        lines.append("batch mode: costs estimated at half the regular price (litellm has no batch price for the model)")
+    elif pricing:
+        lines.append("batch mode: costs at the provider's batch prices")
     return "\n".join(lines)
 
 

@@ -67,7 +67,7 @@ class Job:
                 stats.status = "interrupted"
                 client.stop()
 
-            if asyncio.run(run_interruptibly(self.pipeline.run(self.plan, client), stop=stop)):
+            if asyncio.run(run_interruptibly(self._run_pipeline(client), stop=stop)):
                 raise RunInterrupted(
                     f"{_produced(stats)} written to {self.out_dir} (to resume, rerun the same command with "
                     f"hydra.run.dir={self.out_dir}: finished calls replay from the cache)"
@@ -91,15 +91,24 @@ class Job:
             quality_file = self.out_dir / "quality.json"
             quality = json.loads(quality_file.read_text(encoding="utf-8")) if quality_file.is_file() else None
             print(summary_table(summary, quality))
+        headline = stats.headline()
         log.info(
-            "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs",
+            "wrote %s to %s: %d calls, %d from cache, %d failures, %.1fs%s",
             _produced(stats),
             self.out_dir,
             summary["calls"],
             summary["cache_hits"],
             summary["failures"],
             summary["wall_seconds"],
+            f"; {headline}" if headline else "",
         )
+
+    async def _run_pipeline(self, client: ModelClient) -> None:
+        """Run the pipeline, then close the client's transports (a batch still running stays for a rerun)."""
+        try:
+            await self.pipeline.run(self.plan, client)
+        finally:
+            await client.aclose()
 
     def release(self) -> None:
         """Close the cache and the provider, and give up the run directory; idempotent."""

@@ -44,6 +44,10 @@ class RunStats(Usage):
             "kept": self.produced.get(kept, 0),
         }
 
+    def headline(self) -> str:
+        """What the final log line adds after the counts (a pipeline's quality figures); "" for nothing."""
+        return ""
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary with totals over all stages."""
         stages = {

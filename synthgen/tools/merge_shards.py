@@ -9,7 +9,8 @@ Usage:
 Each DIR is a shard's run directory or any directory above them (a sweep). The shards must share every
 setting but shard.index, all of 0..count-1 must be there once, and each must have completed. Written to
 OUT (a directory of its own, so a later merge over the sweep does not read it back):
-    datasets.jsonl    document modes: a dataset cut between shards is joined again (context and turns in order)
+    datasets.jsonl    document modes: a dataset cut between shards is joined again (turns in order, its context
+                      rebuilt from the job's chunks); with every shard's rejected.jsonl and the job's quality.json
     ft.jsonl, text.jsonl, records.jsonl, rejected.jsonl    mode=facts: every shard's rows, in shard order;
                       near-duplicate questions from different shards are removed like duplicates in one run;
                       dpo.jsonl joined, probe.jsonl (shard 0's) checked against every shard's questions

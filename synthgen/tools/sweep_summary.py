@@ -1,7 +1,8 @@
 """The multirun summary: a Hydra callback that tabulates every job of a sweep into summary.md and summary.csv.
 
 Jobs may run in other processes or on other machines (joblib, Ray, SLURM launchers), so the table is built
-from the job directories on disk: each job's `.hydra/overrides.yaml`, `.hydra/hydra.yaml` and `stats.json`.
+from the job directories on disk: each job's `.hydra/overrides.yaml`, `.hydra/hydra.yaml`, `stats.json` and
+`quality.json`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ COLUMNS = (
     "duplicates_removed",
     "rejected",
     "kept",
+    "coverage",
+    "distinct_2",
+    "similarity_mean",
     "calls",
     "cache_hits",
     "prompt_tokens",
@@ -36,6 +40,7 @@ COLUMNS = (
     "wall_seconds",
 )
 TOTALS = ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "cost_usd", "wall_seconds")
+QUALITY = ("coverage", "distinct_2", "similarity_mean")  # from the job's quality.json, when it wrote one
 SUCCEEDED = ("completed", "dry_run")
 
 
@@ -100,6 +105,10 @@ def job_row(job: Path) -> dict[str, Any]:
     stats = json.loads(stats_path.read_text(encoding="utf-8"))
     row.update({key: stats.get(key, "") for key in ("status", "error", *TOTALS)})
     row.update(stats.get("counts", {}))
+    quality_path = job / "quality.json"
+    if quality_path.is_file():
+        quality = json.loads(quality_path.read_text(encoding="utf-8"))
+        row.update({key: quality[key] for key in QUALITY if key in quality})
     return {**row, "exit_code": stats.get("exit_code")}
 
 
@@ -123,6 +132,8 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]]) -> None:
 def _cell(column: str, value: Any) -> str:
     if column in ("cost_usd", "wall_seconds") and isinstance(value, (int, float)):
         value = f"{value:.4f}" if column == "cost_usd" else f"{value:.1f}"
+    elif column in QUALITY and isinstance(value, (int, float)):
+        value = f"{value:.2f}"
     return str(value).replace("\n", " ").replace("|", "\\|")
 
 

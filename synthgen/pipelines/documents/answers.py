@@ -1,76 +1,73 @@
-"""Stage 2 of document mode: ground-truth answers from the chunk."""
+"""Stage 2 of document mode: reference answers with their quotes, checked like the questions' quotes."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
+from typing import Any
 
-from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings
-from synthgen.core.errors import BudgetExhausted, UserError
+from pydantic import BaseModel
+
 from synthgen.models.client import ModelClient
 from synthgen.pipelines.budgets import ANSWER_TOKENS
+from synthgen.pipelines.documents.evidence import Quote, Verdict, check_quotes
+from synthgen.pipelines.documents.items import Item
+from synthgen.pipelines.documents.plan import DocumentMode
+from synthgen.pipelines.documents.questions import draw_of, excerpts
 from synthgen.pipelines.prompts import render_prompt
-from synthgen.sources.base import Chunk
 
 STAGE = "answers"
 
 
-@dataclass(frozen=True)
-class Answered:
-    """A question with its answer, or the error that prevented the answer."""
+class Answer(BaseModel):
+    """What an answer call returns: the quotes first, so the answer is written from what was copied."""
 
-    question: str
-    answer: str | None
-    error: Exception | None = None
+    quotes: list[str]
+    answer: str
 
-
-async def answer_questions(
-    client: ModelClient,
-    chunk: Chunk,
-    mode: QueriesModeSettings | ConversationModeSettings,
-    questions: list[str],
-    *,
-    draw: int = 0,
-) -> list[Answered]:
-    """Independent questions are answered concurrently; conversation turns in order, each seeing the
-    earlier turns, stopping at the first failure (later turns would build on a missing answer)."""
-    if isinstance(mode, QueriesModeSettings):
-        return list(await asyncio.gather(*(_answer(client, chunk, mode, q, [], draw) for q in questions)))
-    answered: list[Answered] = []
-    for question in questions:
-        history = [{"query": a.question, "answer": a.answer} for a in answered]
-        result = await _answer(client, chunk, mode, question, history, draw)
-        answered.append(result)
-        if result.error is not None:
-            break
-    return answered
+    def claimed(self) -> list[Quote]:
+        """The quotes with the excerpt each claims to come from."""
+        return [Quote(excerpt=1, text=quote) for quote in self.quotes]
 
 
-async def _answer(
-    client: ModelClient,
-    chunk: Chunk,
-    mode: QueriesModeSettings | ConversationModeSettings,
-    question: str,
-    history: list[dict[str, str | None]],
-    draw: int,
-) -> Answered:
+class NumberedAnswer(Answer):
+    """An answer from several excerpts: each quote names the excerpt it comes from."""
+
+    quotes: list[Quote]  # type: ignore[assignment]
+
+    def claimed(self) -> list[Quote]:
+        """The quotes as given."""
+        return list(self.quotes)
+
+
+async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, history: list[dict[str, Any]]) -> Answer:
+    """The reference answer of `item` from its chunks; `history` holds the conversation's earlier turns."""
+    kind = mode.types[item.slot.type]
     prompt = render_prompt(
         mode.answer_prompt,
         language=mode.language,
-        document=chunk.document,
-        header=chunk.header,
-        text=chunk.text,
+        excerpts=excerpts(item.shown),
+        instructions=kind.answer_instructions,
+        notes=item.notes,
         history=history,
-        question=question,
+        question=item.question,
+        answerable=kind.answerable,
     )
-    try:
-        answer = await client.text(
-            [{"role": "user", "content": prompt}], stage=STAGE, draw=draw, max_tokens=ANSWER_TOKENS
-        )
-    except (UserError, BudgetExhausted):
-        raise
-    except Exception as error:  # one unanswered question is recorded, the run goes on
-        return Answered(question, None, error)
-    if not answer:
-        return Answered(question, None, ValueError("the model returned an empty answer"))
-    return Answered(question, answer)
+    schema = NumberedAnswer if len(item.shown) > 1 else Answer
+    return await client.structured(
+        [{"role": "user", "content": prompt}],
+        schema,
+        stage=STAGE,
+        draw=draw_of(item.unit, mode, item.round),
+        max_tokens=ANSWER_TOKENS,
+    )
+
+
+def check_answer(item: Item, reply: Answer, mode: DocumentMode) -> Verdict:
+    """An answer must say something and carry quotes found in the item's chunks (none for an unanswerable type)."""
+    if not reply.answer.strip():
+        return Verdict([], "empty_answer", "the answer is empty")
+    verdict = check_quotes(
+        reply.claimed(), item.shown, mode.evidence, answerable=mode.types[item.slot.type].answerable, hops=1
+    )
+    if verdict.reason is None:
+        return verdict
+    return Verdict(verdict.evidence, f"answer_{verdict.reason}", verdict.detail.replace("quote", "answer quote", 1))

@@ -1,176 +1,431 @@
-"""Document-grounded test sets: sources → chunks → samples → questions → answers → datasets.jsonl."""
+"""Document-grounded test sets: sources → chunks → units → questions → checks → answers → datasets.jsonl.
+
+Each round asks every unit for its missing questions (the first round for all of them, later rounds are the
+top-ups that replace short replies and rejected items), then runs the checks: quotes (no call), duplicates
+across the whole run (in plan order, so the outcome does not depend on which call returned first), answers
+with their quotes, and the optional judge. Every stage runs its units through the shared UnitRunner.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from itertools import islice
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from omegaconf import DictConfig
 
-from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings, Settings
+from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings, Settings, validate_settings
+from synthgen.config.tree import to_plain
 from synthgen.core.errors import BudgetExhausted
-from synthgen.core.ids import stable_id
-from synthgen.core.jsonl import JsonlOutput, recover_jsonl
+from synthgen.core.jsonl import JsonlOutput, write_json
 from synthgen.models.client import ModelClient
 from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
-from synthgen.pipelines.documents.answers import answer_questions
+from synthgen.pipelines.documents.answers import STAGE as ANSWER_STAGE
+from synthgen.pipelines.documents.answers import answer_item, check_answer
+from synthgen.pipelines.documents.dedup import RunDuplicates
 from synthgen.pipelines.documents.estimate import estimate_documents
+from synthgen.pipelines.documents.evidence import check_question
+from synthgen.pipelines.documents.items import Item
+from synthgen.pipelines.documents.judge import STAGE as JUDGE_STAGE
+from synthgen.pipelines.documents.judge import failed_verdicts, judge_item
 from synthgen.pipelines.documents.merge import merge_dataset_shards
-from synthgen.pipelines.documents.questions import generate_questions, wanted_count
-from synthgen.pipelines.documents.records import Batch, Dataset
-from synthgen.pipelines.documents.strategies import Sample, select_samples, shard_samples
-from synthgen.pipelines.prompts import load_template, resolve_prompt
+from synthgen.pipelines.documents.plan import DocumentMode, DocumentPlan, Unit, plan_job
+from synthgen.pipelines.documents.quality import headline, quality_report
+from synthgen.pipelines.documents.question_types import Slot
+from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
+from synthgen.pipelines.documents.questions import Question, ask_queries, ask_turns
+from synthgen.pipelines.documents.records import Dataset, context_order
+from synthgen.pipelines.documents.stats import DocumentStats
+from synthgen.pipelines.judges import judge_provider
+from synthgen.run.shards import shard_units
 from synthgen.run.stats import RunStats
 from synthgen.run.units import UnitFailed, UnitRunner, guarded
-from synthgen.sources.base import Chunk, as_loader
+from synthgen.sources.base import as_loader
+
+log = logging.getLogger(__name__)
+EVIDENCE = "evidence_check"
+DEDUP = "dedup"
+
+
+@dataclass
+class UnitState:
+    """A unit's progress: the items kept per slot number, the questions it had rejected, and whether it can go on."""
+
+    unit: Unit
+    kept: dict[int, Item] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)
+    failed: bool = False  # a question call failed for good: no more top-ups
+    unfinished: bool = False  # the budget stopped it: its dataset is not written
+
+    def missing(self) -> list[Slot]:
+        """The slots still to fill: for a conversation, the turns after its kept ones."""
+        if not self.unit.conversation:
+            return [slot for slot in self.unit.slots if slot.number not in self.kept]
+        return list(self.unit.slots[len(self.kept) :])
+
+    def items(self) -> list[Item]:
+        """The kept items in slot order."""
+        return [self.kept[number] for number in sorted(self.kept)]
 
 
 class DocumentPipeline:
-    """Runs every (sample, chunk) unit concurrently; the model client bounds the calls in flight."""
+    """Plans units over the whole job, then runs rounds of generation and checks over this shard's units."""
 
-    stats_type: ClassVar[type[RunStats]] = RunStats
+    stats_type: ClassVar[type[RunStats]] = DocumentStats
 
     def __init__(self, settings: Settings, out_dir: Path, stats: RunStats) -> None:
         assert isinstance(settings.mode, (QueriesModeSettings, ConversationModeSettings))
+        assert isinstance(stats, DocumentStats)
         self.settings = settings
-        self.mode: QueriesModeSettings | ConversationModeSettings = settings.mode
+        self.mode: DocumentMode = settings.mode
         self.stats = stats
-        self.datasets = JsonlOutput(out_dir / "datasets.jsonl")
+        self.out_dir = out_dir
+        self.datasets = JsonlOutput(out_dir / "datasets.jsonl", fresh=True)
+        self.rejected = JsonlOutput(out_dir / "rejected.jsonl", fresh=True)
+        self.rejected_rows: list[dict[str, Any]] = []
         self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
+        self.duplicates = RunDuplicates(self.mode.dedup.threshold)
 
     @staticmethod
     def merge_shards(runs: list[Path], out: Path, stats: dict[str, Any], config: DictConfig) -> None:
-        """Join the dataset parts of a job's shards."""
-        merge_dataset_shards(runs, out, stats)
+        """Join the dataset parts and rejections of a job's shards; contexts and quality over the whole job."""
+        settings = validate_settings(to_plain(config))
+        plan = DocumentPlan(plan_job(settings), isinstance(settings.mode, ConversationModeSettings))
+        merge_dataset_shards(runs, out, stats, plan)
 
-    def estimate(self, samples: list[Sample]) -> list[StagePlan]:
+    def estimate(self, plan: DocumentPlan) -> list[StagePlan]:
         """The calls `run` would make, with estimated tokens and cost."""
-        return estimate_documents(samples, self.mode, as_provider(self.settings.model))
+        return estimate_documents(plan, self.mode, as_provider(self.settings.model))
 
-    def plan(self) -> list[Sample]:
-        """Load, chunk and select: everything before the first model call."""
-        for prompt in (self.mode.prompt, self.mode.answer_prompt):
-            load_template(resolve_prompt(prompt))
+    def plan(self) -> DocumentPlan:
+        """Load, chunk, select and plan the units of the whole job, then keep this shard's: no model call."""
         loader = as_loader(self.settings.loader)
-        chunks = list(islice(loader.chunks(self.settings.source), self.settings.limit))
+        units = plan_job(self.settings, loader)
         for skipped in loader.skipped():  # unreadable files of a directory: recorded, the run goes on
             self.units.record(UnitFailed("load", skipped.error, document=skipped.document))
-        return shard_samples(select_samples(chunks, self.settings.strategy), self.settings.shard)
+        conversations = isinstance(self.mode, ConversationModeSettings)
+        what = "conversations" if conversations else "(dataset, chunk) units"
+        return DocumentPlan(shard_units(units, self.settings.shard, what), conversations)
 
-    async def run(self, samples: list[Sample], client: ModelClient) -> None:
-        """Generate every sample with `client`, writing each dataset as soon as its chunks are done.
+    async def run(self, plan: DocumentPlan, client: ModelClient) -> None:
+        """Rounds of questions and checks until every slot is filled or the top-ups are spent; then the files."""
+        self._count_requested(plan)
+        judge = self._judge_client(client)
+        states = [UnitState(unit) for unit in plan.units]
+        try:
+            for round_ in range(1 + self.mode.max_top_up_calls):
+                todo = [state for state in states if not state.failed and state.missing()]
+                if not todo or self.stats.skipped:
+                    break
+                label = f"{self.mode.kind} ({self.settings.model.name})" + (f", top-up {round_}" if round_ else "")
+                drafted = await self.units.each(todo, partial(self._draft, round_=round_, client=client), desc=label)
+                batch = self._dedup([(s, items or []) for s, items in zip(todo, drafted)])
+                if self.mode.answers:
+                    batch = await self._stage(batch, ANSWER_STAGE, lambda s, items: self._answer(s, items, client))
+                if judge is not None:
+                    batch = await self._stage(batch, JUDGE_STAGE, lambda s, items: self._judge(s, items, judge))
+                for state, items in batch:
+                    state.kept.update((item.slot.number, item) for item in items)
+        finally:
+            self._write(plan, states)
+        self.units.finish(
+            produced=self.stats.produced["datasets"],
+            what="datasets",
+            max_cost_usd=client.max_cost_usd,
+            empty=self._empty_reason(),
+        )
 
-        Datasets already in the run directory (from an interrupted run of the same config) are kept
-        and their samples skipped; the rest replay from the call cache where they got to.
-        """
-        units = sum(len(s.chunks) for s in samples)
-        self.stats.requested["datasets"] = len(samples)
-        self.stats.requested["queries"] = units * wanted_count(self.mode)
+    def _count_requested(self, plan: DocumentPlan) -> None:
+        self.stats.requested["datasets"] = len({unit.session_id for unit in plan.units})
+        self.stats.requested["queries"] = sum(len(unit.slots) for unit in plan.units)
         if self.mode.answers:
             self.stats.requested["answers"] = self.stats.requested["queries"]
-        todo = self._resume(samples)
-        try:
-            await self.units.each(
-                todo,
-                lambda sample: self._run_sample(sample, client),
-                desc=f"{self.mode.kind} ({self.settings.model.name})",
-                total=sum(len(s.chunks) for s in todo),
-            )
-        finally:
-            self.datasets.close()
-        self.units.finish(produced=self.stats.produced["datasets"], what="datasets", max_cost_usd=client.max_cost_usd)
+        for unit in plan.units:
+            for slot in unit.slots:
+                self.stats.requested_by_type[slot.type] += 1
 
-    def _resume(self, samples: list[Sample]) -> list[Sample]:
-        """Count the datasets a previous attempt finished in this directory; return the samples left."""
-        planned = {sample.id for sample in samples}
-        done = {r["session_id"]: r for r in recover_jsonl(self.datasets.path) if r["session_id"] in planned}
-        for record in done.values():
-            self.stats.produced["datasets"] += 1
-            self.stats.produced["queries"] += len(record["conversation"])
-            if self.mode.answers:
-                self.stats.produced["answers"] += len(record["conversation"])
-        self.stats.resumed = len(done)
-        return [sample for sample in samples if sample.id not in done]
-
-    async def _run_sample(self, sample: Sample, client: ModelClient) -> None:
-        """Every chunk of the sample, then its dataset; a chunk that hit the budget leaves the dataset unwritten."""
-        per_chunk = await asyncio.gather(
-            *(self._run_unit(sample, i, client) for i in range(len(sample.chunks))), return_exceptions=True
+    def _judge_client(self, client: ModelClient) -> ModelClient | None:
+        if not self.mode.judge.enabled:
+            return None
+        provider = judge_provider(
+            as_provider(self.settings.model), self.mode.judge.model, self.mode.judge.temperature, "mode.judge.model"
         )
-        for outcome in per_chunk:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, BudgetExhausted):
-                raise outcome
-        if any(isinstance(outcome, BudgetExhausted) for outcome in per_chunk):
-            raise BudgetExhausted(f"dataset {sample.id} left unfinished")
-        conversation = [batch for batches in per_chunk for batch in batches]  # type: ignore[union-attr]
-        if not conversation:
-            return
-        dataset = Dataset(
-            session_id=sample.id,
-            assistant_id=self.mode.assistant_id,
-            language=self.mode.language,
-            context="\n\n".join(chunk.text for chunk in sample.chunks),
-            conversation=conversation,
-        )
-        self.datasets.write(dataset.model_dump(mode="json"))
-        self.stats.produced["datasets"] += 1
-
-    async def _run_unit(self, sample: Sample, i: int, client: ModelClient) -> list[Batch]:
-        """Questions (and answers) for chunk `i` of `sample`; a failure is recorded and yields nothing."""
-        chunk, draw, position = sample.chunks[i], sample.draws[i], sample.first + i
-        fields = {"session_id": sample.id, "chunk_id": chunk.id, "document": chunk.document}
-        try:
-            questions = await guarded("questions", generate_questions(client, chunk, self.mode, draw=draw), **fields)
-        except UnitFailed as failure:
-            self.units.record(failure)
-            return []
-        finally:
-            self.units.advance()
-        self.stats.produced["queries"] += len(questions)
-        if len(questions) < wanted_count(self.mode):
-            self.stats.shortfalls.append(
-                {
-                    "chunk_id": chunk.id,
-                    "session_id": sample.id,
-                    "requested": wanted_count(self.mode),
-                    "produced": len(questions),
-                }
+        if not provider.llm_judge:
+            log.warning(
+                "judge model '%s' has llm_judge=false: skipping the judge, keeping the deterministic checks "
+                "(set mode.judge.model to a stronger model to judge)",
+                provider.name,
             )
-        batches = self._batches(sample, position, chunk, questions)
-        if not self.mode.answers:
-            return batches
-        answered = await answer_questions(client, chunk, self.mode, questions, draw=draw)
-        kept: list[Batch] = []
-        # A conversation stops answering at its first failure, so zip drops the turns after it.
-        for batch, item in zip(batches, answered):
-            if item.error is not None:
-                self.units.record(UnitFailed("answers", item.error, **fields, qa_id=batch.qa_id))
-            else:
-                kept.append(batch.model_copy(update={"ground_truth_assistant": item.answer}))
-        self.stats.produced["answers"] += len(kept)
+            return None
+        return client.for_model(provider)
+
+    # -- questions and their quotes ------------------------------------------------------------------------------
+
+    async def _draft(self, state: UnitState, round_: int, client: ModelClient) -> list[Item]:
+        """Ask for the unit's missing slots (one call per type, or one per conversation); keep the items whose
+        quotes check out. A call that fails for good stops the unit's top-ups and drops this round's replies."""
+        missing = state.missing()
+        if isinstance(self.mode, ConversationModeSettings):
+            written = [item.question for item in state.items()]
+            calls = [ask_turns(client, state.unit, missing, self.mode, written=written, round_=round_)]
+        else:
+            written = [item.question for item in state.items()] + state.rejected
+            groups: dict[str, list[Slot]] = {}
+            for slot in missing:
+                groups.setdefault(slot.type, []).append(slot)
+            calls = [
+                ask_queries(client, state.unit, slots, self.mode, written=written, round_=round_)
+                for slots in groups.values()
+            ]
+        fields = self._fields(state.unit)
+        replies = await asyncio.gather(
+            *(guarded(QUESTION_STAGE, call, **fields) for call in calls), return_exceptions=True
+        )
+        for reply in replies:
+            if isinstance(reply, BudgetExhausted):
+                state.unfinished = True
+            if isinstance(reply, BaseException) and not isinstance(reply, UnitFailed):
+                raise reply  # a UserError stops the run, the budget skips the unit
+        failures = [reply for reply in replies if isinstance(reply, UnitFailed)]
+        if failures:
+            state.failed = True
+            raise UnitFailed(failures[0].stage, failures[0].error, **fields, round=round_)
+        pairs = [pair for reply in replies if isinstance(reply, list) for pair in reply]
+        pairs.sort(key=lambda pair: pair[0].number)
+        self.stats.generated += len(pairs)
+        return self._check_evidence(state, pairs, round_)
+
+    def _check_evidence(self, state: UnitState, pairs: list[tuple[Slot, Question]], round_: int) -> list[Item]:
+        passed: list[Item] = []
+        broken = False
+        for slot, question in pairs:
+            kind = self.mode.types[slot.type]
+            shown = state.unit.chunks if state.unit.conversation else state.unit.chunks[: kind.chunks]
+            verdict = check_question(
+                question.question,
+                question.claimed(),
+                shown,
+                self.mode.evidence,
+                answerable=kind.answerable,
+                hops=kind.chunks,
+            )
+            item = Item(
+                unit=state.unit,
+                slot=slot,
+                round=round_,
+                shown=shown,
+                question=question.question.strip(),
+                difficulty=question.difficulty,
+                notes=question.notes(),
+                evidence=verdict.evidence,
+            )
+            reason, detail = verdict.reason, verdict.detail
+            if broken:
+                reason, detail = "after_rejected_turn", "an earlier turn of the conversation was rejected"
+            if reason is not None:
+                state.rejected.append(item.question)
+                self._reject(item, EVIDENCE, reason, detail)
+                broken = state.unit.conversation
+                continue
+            if self.mode.evidence.enabled:
+                item.checks.append(EVIDENCE)
+            passed.append(item)
+        return passed
+
+    # -- duplicates ------------------------------------------------------------------------------------------------
+
+    def _dedup(self, batch: list[tuple[UnitState, list[Item]]]) -> list[tuple[UnitState, list[Item]]]:
+        """Drop items that repeat an earlier question of the run, in plan order."""
+        kept_batch = []
+        for state, items in batch:
+            kept: list[Item] = []
+            broken = False
+            for item in items:
+                found = None if broken else self.duplicates.repeats(item)
+                if broken or found is not None:
+                    if found is not None:
+                        original, similarity = found
+                        reason = "exact_duplicate" if similarity == 1.0 else "near_duplicate"
+                        detail = f"repeats {original.qa_id} (similarity {similarity}): {original.question}"
+                    else:
+                        reason, detail = "after_rejected_turn", "an earlier turn of the conversation was rejected"
+                    state.rejected.append(item.question)
+                    self._reject(item, DEDUP, reason, detail)
+                    broken = state.unit.conversation
+                    continue
+                self.duplicates.add(item)
+                item.checks.append(DEDUP)
+                kept.append(item)
+            kept_batch.append((state, kept))
+        return kept_batch
+
+    # -- answers and judge -----------------------------------------------------------------------------------------
+
+    async def _stage(
+        self,
+        batch: list[tuple[UnitState, list[Item]]],
+        stage: str,
+        work: Callable[[UnitState, list[Item]], Awaitable[list[Item]]],
+    ) -> list[tuple[UnitState, list[Item]]]:
+        """Run `work` on every unit that has items; a unit stopped by the budget keeps none."""
+        todo = [(state, items) for state, items in batch if items]
+        if not todo or self.stats.skipped:
+            return [(state, []) for state, _ in batch]
+        results = await self.units.each(todo, lambda pair: work(*pair), desc=f"{stage} ({self.mode.kind})")
+        return [(state, result or []) for (state, _), result in zip(todo, results)]
+
+    async def _per_item(
+        self,
+        state: UnitState,
+        items: list[Item],
+        stage: str,
+        check: Callable[[Item, list[dict[str, Any]]], Awaitable[tuple[str, str] | None]],
+    ) -> list[Item]:
+        """`check` each item (queries concurrently; a conversation's turns in order, each seeing the kept turns
+        before it, stopping at the first turn that fails). `check` returns None to keep the item, or the
+        (reason, detail) of its rejection; an error is recorded in failures.jsonl and drops the item.
+        Answers are rejected by their evidence check, so their rejections count under evidence_check."""
+        rejecting = EVIDENCE if stage == ANSWER_STAGE else stage
+
+        async def one(item: Item, history: list[dict[str, Any]]) -> tuple[Item, tuple[str, str] | None, bool]:
+            try:
+                return (
+                    item,
+                    await guarded(stage, check(item, history), **self._fields(item.unit), qa_id=item.qa_id),
+                    True,
+                )
+            except UnitFailed as failure:
+                self.units.record(failure)
+                return item, None, False
+            except BudgetExhausted:
+                state.unfinished = True
+                raise
+
+        if not state.unit.conversation:
+            outcomes = await asyncio.gather(*(one(item, []) for item in items))
+        else:
+            outcomes = []
+            for position, item in enumerate(items):
+                history = [{"query": t.question, "answer": t.answer} for t in state.items() + items[:position]]
+                outcome = await one(item, history)
+                outcomes.append(outcome)
+                if outcome[1] is not None or not outcome[2]:
+                    reason = "after_rejected_turn" if outcome[2] else "after_failed_turn"
+                    for later in items[position + 1 :]:
+                        self._reject(later, rejecting, reason, "an earlier turn of the conversation did not pass")
+                    break
+        kept = []
+        for item, rejection, completed in outcomes:
+            if rejection is not None:
+                state.rejected.append(item.question)
+                self._reject(item, rejecting, *rejection)
+            elif completed:
+                kept.append(item)
         return kept
 
-    def _batches(self, sample: Sample, position: int, chunk: Chunk, questions: list[str]) -> list[Batch]:
-        batches: list[Batch] = []
-        for number, question in enumerate(questions):
-            agentic: dict[str, Any] = {
-                "chunk_id": chunk.id,
-                "document": chunk.document,
-                "header_path": chunk.header,
-                "chunk_index": chunk.index,
-                "pages": list(chunk.pages),
-            }
-            if isinstance(self.mode, ConversationModeSettings):
-                agentic["turn_number"] = number + 1
-                agentic["builds_on"] = batches[-1].qa_id if batches else None
-            batches.append(
-                Batch(
-                    qa_id=stable_id(sample.id, str(position), chunk.id, self.mode.kind, str(number)),
-                    query=question,
-                    agentic=agentic,
-                )
-            )
-        return batches
+    async def _answer(self, state: UnitState, items: list[Item], client: ModelClient) -> list[Item]:
+        async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:
+            reply = await answer_item(client, item, self.mode, history)
+            verdict = check_answer(item, reply, self.mode)
+            item.answer, item.answer_evidence = reply.answer.strip(), verdict.evidence
+            if verdict.reason is not None:
+                return verdict.reason, verdict.detail
+            if self.mode.evidence.enabled:
+                item.checks.append("answer_evidence_check")
+            return None
+
+        return await self._per_item(state, items, ANSWER_STAGE, check)
+
+    async def _judge(self, state: UnitState, items: list[Item], client: ModelClient) -> list[Item]:
+        async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:
+            verdict, closed_book = await judge_item(client, item, self.mode, history)
+            failed = failed_verdicts(verdict, self.mode.types[item.slot.type].answerable)
+            if failed:
+                return failed[0], f"{', '.join(failed)}: {verdict.reason}"
+            item.closed_book = closed_book
+            item.checks.append(JUDGE_STAGE)
+            return None
+
+        return await self._per_item(state, items, JUDGE_STAGE, check)
+
+    # -- outputs ---------------------------------------------------------------------------------------------------
+
+    def _reject(self, item: Item, stage: str, reason: str, detail: str) -> None:
+        row = item.rejection(stage, reason, detail)
+        self.rejected.write(row)
+        self.rejected_rows.append(row)
+        self.stats.rejected[stage][item.slot.type] += 1
+
+    def _write(self, plan: DocumentPlan, states: list[UnitState]) -> None:
+        """datasets.jsonl (sessions in plan order, those the budget left unfinished left out), quality.json."""
+        texts = {chunk.id: chunk.text for unit in plan.units for chunk in unit.chunks}
+        sessions: dict[str, list[UnitState]] = {}
+        for state in states:
+            sessions.setdefault(state.unit.session_id, []).append(state)
+        written: list[dict[str, Any]] = []
+        for session_id, parts in sessions.items():
+            if any(state.unfinished for state in parts):
+                continue
+            items = [item for state in parts for item in state.items()]
+            for state in parts:
+                for item in state.items():
+                    self.stats.kept_by_type[item.slot.type] += 1
+                if state.missing():
+                    self.stats.shortfalls.append(self._shortfall(state))
+            if not items:
+                continue
+            conversation = [
+                item.batch(
+                    turn_number=item.slot.number if item.unit.conversation else None,
+                    builds_on=items[i - 1].qa_id if item.unit.conversation and i else None,
+                ).model_dump(mode="json")
+                for i, item in enumerate(items)
+            ]
+            dataset = Dataset(
+                session_id=session_id,
+                assistant_id=self.mode.assistant_id,
+                language=self.mode.language,
+                context="\n\n".join(texts[chunk] for chunk in context_order(conversation)),
+                conversation=[],
+            ).model_dump(mode="json")
+            dataset["conversation"] = conversation
+            self.datasets.write(dataset)
+            written.append(dataset)
+            self.stats.produced["datasets"] += 1
+            self.stats.produced["queries"] += len(items)
+            if self.mode.answers:
+                self.stats.produced["answers"] += len(items)
+        self.datasets.close()
+        self.rejected.close()
+        for output in (self.datasets, self.rejected):
+            output.path.touch()  # written, if empty, so every run directory has both files
+        chunks = [(chunk.id, chunk.document) for chunk in plan.chunks()]
+        quality = quality_report(written, self.rejected_rows, chunks, self.stats.requested["queries"])
+        write_json(self.out_dir / "quality.json", quality)
+        self.stats.quality_line = headline(quality)
+
+    def _shortfall(self, state: UnitState) -> dict[str, Any]:
+        missing = state.missing()
+        return {
+            **self._fields(state.unit),
+            "requested": len(state.unit.slots),
+            "produced": len(state.unit.slots) - len(missing),
+            "missing_types": [slot.type for slot in missing],
+        }
+
+    def _empty_reason(self) -> str | None:
+        if self.stats.produced["datasets"] or not self.rejected_rows:
+            return None
+        return (
+            f"every item was rejected ({len(self.rejected_rows)} in {self.rejected.path}) (fix: read the reasons "
+            "there; a stronger model, mode.evidence.threshold or more mode.max_top_up_calls may help)"
+        )
+
+    @staticmethod
+    def _fields(unit: Unit) -> dict[str, Any]:
+        return {"session_id": unit.session_id, "chunk_id": unit.chunk.id, "document": unit.chunk.document}

@@ -1,33 +1,29 @@
-"""Chunk selection strategies (which chunks form each dataset) and a shard's block of them."""
+"""Chunk selection strategies: which chunks form each sample."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from synthgen.config.schema import RandomStrategySettings, SequentialStrategySettings, ShardSettings
+from synthgen.config.schema import RandomStrategySettings, SequentialStrategySettings
 from synthgen.core.errors import UserError
 from synthgen.core.ids import stable_id
-from synthgen.run.shards import shard_block
 from synthgen.sources.base import Chunk
 
 
 @dataclass(frozen=True)
 class Sample:
-    """The chunks of one dataset; `id` is stable for the same strategy and chunks.
+    """The chunks of one dataset (queries) or of its conversations; `id` is stable for the same strategy and chunks.
 
     `draws[i]` numbers the uses of `chunks[i]` across the whole plan (0 for its first use), so a chunk
     used again is a new draw (a distinct sample for the model and the cache), never a copy.
-    `first` is the position of `chunks[0]` in the whole sample (non-zero for a shard's part of it), so
-    a chunk drawn twice into one sample keeps distinct positions and ids.
     """
 
     id: str
     index: int
     chunks: tuple[Chunk, ...]
     draws: tuple[int, ...]
-    first: int = 0
 
 
 def select_samples(chunks: list[Chunk], settings: SequentialStrategySettings | RandomStrategySettings) -> list[Sample]:
@@ -62,22 +58,3 @@ def _random_groups(chunks: list[Chunk], settings: RandomStrategySettings) -> lis
     rng = random.Random(settings.seed)
     draw = rng.choices if settings.with_replacement else rng.sample
     return [tuple(draw(chunks, k=settings.chunks_per_sample)) for _ in range(settings.num_samples)]
-
-
-def shard_samples(samples: list[Sample], shard: ShardSettings) -> list[Sample]:
-    """This shard's block of the (sample, chunk) units, as samples that keep their id and index.
-
-    A sample cut by a block boundary keeps only this shard's chunks, so its dataset is written in parts
-    with the same `session_id` that the merge joins in shard order.
-    """
-    block = shard_block(sum(len(sample.chunks) for sample in samples), shard, "(dataset, chunk) units")
-    parts: list[Sample] = []
-    start = 0
-    for sample in samples:
-        low, high = max(block.start - start, 0), min(block.stop - start, len(sample.chunks))
-        if low < high:
-            parts.append(
-                replace(sample, chunks=sample.chunks[low:high], draws=sample.draws[low:high], first=sample.first + low)
-            )
-        start += len(sample.chunks)
-    return parts

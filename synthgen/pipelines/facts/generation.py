@@ -44,11 +44,7 @@ def answer_prompt(mode: FactsModeSettings, template: FactTemplate, question: str
 async def vary_question(client: ModelClient, prompt: str, draw: int, stage: str = QUESTION_STAGE) -> str:
     """One user question (a training item's, or a probe's with `stage`); an empty one is an error."""
     reply = await client.structured(
-        [{"role": "user", "content": prompt}],
-        QuestionVariation,
-        stage=stage,
-        draw=draw,
-        max_tokens=MESSAGE_TOKENS,
+        [{"role": "user", "content": prompt}], QuestionVariation, stage=stage, draw=draw, max_tokens=MESSAGE_TOKENS
     )
     return _non_empty(reply.question, "question")
 

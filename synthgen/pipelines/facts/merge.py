@@ -10,7 +10,7 @@ from typing import Any
 
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl, write_jsonl
-from synthgen.pipelines.facts.dedup import find_duplicates
+from synthgen.pipelines.dedup import find_duplicates
 from synthgen.pipelines.facts.probes import PROBE_DEDUP_STAGE, probe_duplicates
 from synthgen.run.shards import check_unique
 

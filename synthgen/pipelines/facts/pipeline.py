@@ -16,8 +16,8 @@ from synthgen.core.jsonl import JsonlOutput, write_jsonl
 from synthgen.models.client import ModelClient
 from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
+from synthgen.pipelines.dedup import find_duplicates
 from synthgen.pipelines.facts.answer_checks import check_answer
-from synthgen.pipelines.facts.dedup import find_duplicates
 from synthgen.pipelines.facts.estimate import estimate_facts
 from synthgen.pipelines.facts.generation import (
     ANSWER_STAGE,
@@ -136,9 +136,12 @@ class FactsPipeline:
         self.stats.requested["items"] = len(plan.items)
         if plan.probes:
             self.stats.requested["probes"] = len(plan.probes)
-        outputs = (self.ft, self.text, self.records, self.rejected, *([self.dpo] if self.mode.dpo else []))
+        outputs = (self.ft, self.text, self.records, self.rejected, *((self.dpo,) if self.mode.dpo else ()))
         for output in outputs:  # every file exists, even empty; a rerun rebuilds them, never appends twice
             output.begin()
+        if not self.mode.dpo:
+            self.dpo.path.unlink(missing_ok=True)  # left by an earlier attempt with mode.dpo=true
+        self.probe_path.unlink(missing_ok=True)
         model = self.settings.model.name
         try:
             drafts = await self.units.each(plan.items, self._draft, desc=f"facts {QUESTION_STAGE} ({model})")

@@ -14,7 +14,7 @@ from typing import Any
 
 from synthgen.config.schema import FactsModeSettings, FactTemplate
 from synthgen.core.errors import UserError
-from synthgen.pipelines.facts.dedup import find_duplicates
+from synthgen.pipelines.dedup import find_duplicates
 from synthgen.pipelines.facts.pairs import Pair, select_pairs
 
 PROBE_STAGE = "probes"

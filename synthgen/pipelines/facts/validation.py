@@ -8,9 +8,9 @@ from pydantic import BaseModel
 
 from synthgen.config.schema import FactsValidationSettings
 from synthgen.models.client import ModelClient
-from synthgen.models.options import load_model_option
 from synthgen.models.providers.base import LiteLLMModel
 from synthgen.pipelines.budgets import VERDICT_TOKENS
+from synthgen.pipelines.judges import judge_provider
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "validation"
@@ -42,7 +42,4 @@ async def judge(
 
 def judge_model(generation: LiteLLMModel, validation: FactsValidationSettings) -> LiteLLMModel:
     """The judge's model: the generation model or the named `model` group option, at the judge temperature."""
-    base = generation if validation.model is None else load_model_option(validation.model, "mode.validation.model")
-    if validation.temperature is None:
-        return base
-    return base.model_copy(update={"temperature": validation.temperature})
+    return judge_provider(generation, validation.model, validation.temperature, "mode.validation.model")

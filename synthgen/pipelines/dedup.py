@@ -1,0 +1,67 @@
+"""Exact and near-duplicate texts, shared by every pipeline: normalised equality, then rapidfuzz's ratio.
+
+rapidfuzz (a maintained C++ library) computes the same normalised Indel similarity as difflib's ratio,
+exactly rather than heuristically and far faster, so a whole run's questions can be compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from synthgen.core.normalise import normalise
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Text `index` repeats the earlier kept text `of` (similarity 1.0 when equal once normalised)."""
+
+    index: int
+    of: int
+    similarity: float
+
+
+class KeptTexts:
+    """The texts kept so far, each under the number `add` gave it; `match` finds one a new text repeats.
+
+    Equal once normalised is a repeat; so is a similarity (rapidfuzz `fuzz.ratio` of the normalised texts,
+    0-1) of at least `threshold` (threshold 1.0: exact repeats only).
+    """
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self._first: dict[str, int] = {}
+        self._keys: list[str] = []
+        self._numbers: list[int] = []
+
+    def match(self, text: str) -> tuple[int, float] | None:
+        """(number of the kept text that `text` repeats, similarity), or None for a new text."""
+        key = normalise(text)
+        if key in self._first:
+            return self._first[key], 1.0
+        if self.threshold >= 1.0 or not self._keys:
+            return None
+        best = process.extractOne(key, self._keys, scorer=fuzz.ratio, score_cutoff=self.threshold * 100)
+        return None if best is None else (self._numbers[best[2]], round(best[1] / 100, 3))
+
+    def add(self, text: str, number: int) -> None:
+        """Keep `text` under `number`."""
+        key = normalise(text)
+        self._first.setdefault(key, number)
+        self._keys.append(key)
+        self._numbers.append(number)
+
+
+def find_duplicates(texts: Sequence[str], threshold: float) -> list[Duplicate]:
+    """The texts that repeat an earlier one, first occurrence kept (see KeptTexts for what repeats)."""
+    kept = KeptTexts(threshold)
+    duplicates: list[Duplicate] = []
+    for index, text in enumerate(texts):
+        repeated = kept.match(text)
+        if repeated is None:
+            kept.add(text, index)
+        else:
+            duplicates.append(Duplicate(index, *repeated))
+    return duplicates

@@ -1,0 +1,92 @@
+"""The deterministic evidence check: every quote an item claims must be in the chunks it was written from.
+
+A quote and a chunk are compared after casefolding and collapsing whitespace and punctuation (so markup such
+as backticks and line breaks does not count), with rapidfuzz's partial ratio: the similarity of the quote to
+its best-matching stretch of the chunk, 0-1. It costs no model call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+from rapidfuzz import fuzz
+
+from synthgen.config.schema import EvidenceSettings
+from synthgen.core.normalise import normalise
+from synthgen.pipelines.documents.records import Evidence
+from synthgen.sources.base import Chunk
+
+
+class Quote(BaseModel):
+    """A quote as the model gives it: the excerpt number it claims (1-based) and the text."""
+
+    excerpt: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The located quotes and, if the check failed, its reason code and a readable detail."""
+
+    evidence: list[Evidence]
+    reason: str | None = None
+    detail: str = ""
+
+
+def locate(quote: Quote, chunks: Sequence[Chunk]) -> Evidence:
+    """The quote's best match among `chunks`: the claimed excerpt wins ties."""
+    key = normalise(quote.text)
+    claimed = quote.excerpt - 1
+    order = sorted(range(len(chunks)), key=lambda i: i != claimed)
+    best, score = order[0], -1.0
+    for i in order:
+        found = fuzz.partial_ratio(key, normalise(chunks[i].text)) / 100 if key else 0.0
+        if found > score:
+            best, score = i, found
+    return Evidence(quote=quote.text, chunk_id=chunks[best].id, score=round(score, 3))
+
+
+def check_question(
+    question: str,
+    quotes: Sequence[Quote],
+    chunks: Sequence[Chunk],
+    settings: EvidenceSettings,
+    *,
+    answerable: bool,
+    hops: int,
+) -> Verdict:
+    """A question must say something other than a heading of its chunks, and its quotes must check out."""
+    verdict = check_quotes(quotes, chunks, settings, answerable=answerable, hops=hops)
+    key = normalise(question)
+    if not key:
+        return Verdict(verdict.evidence, "empty_question", "the question is empty")
+    if any(key == normalise(part) for chunk in chunks for part in chunk.header_path):
+        return Verdict(verdict.evidence, "heading_as_question", "the question only repeats a section heading")
+    return verdict
+
+
+def check_quotes(
+    quotes: Sequence[Quote], chunks: Sequence[Chunk], settings: EvidenceSettings, *, answerable: bool, hops: int
+) -> Verdict:
+    """Locate every quote in `chunks` and judge them: an answerable item needs quotes, each at least
+    `min_quote_chars` long and found at `threshold`, from at least `hops` different chunks; an unanswerable
+    one claims none. With the check disabled the quotes are located and scored but nothing is rejected."""
+    evidence = [locate(quote, chunks) for quote in quotes]
+    if not settings.enabled:
+        return Verdict(evidence)
+    if not answerable:
+        if evidence:
+            return Verdict(evidence, "quote_claimed", "the item should not be answerable, yet it quotes the source")
+        return Verdict(evidence)
+    if not evidence:
+        return Verdict(evidence, "no_quote", "no supporting quote was given")
+    for item in evidence:
+        if len(normalise(item.quote)) < settings.min_quote_chars:
+            return Verdict(evidence, "quote_too_short", f"quote shorter than {settings.min_quote_chars}: {item.quote}")
+        if item.score < settings.threshold:
+            return Verdict(evidence, "quote_not_found", f"quote not in the source (score {item.score}): {item.quote}")
+    if len({item.chunk_id for item in evidence}) < hops:
+        return Verdict(evidence, "single_chunk_evidence", f"quotes come from fewer than {hops} chunks")
+    return Verdict(evidence)

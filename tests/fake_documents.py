@@ -1,0 +1,78 @@
+"""A scripted model for the document prompts, in the style of test_facts_pipeline.FactsModel: each behaviour
+(questions, their quotes, answers, the judge's verdicts, failures) can be replaced by a test."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from tests.fake_openai import Reply, excerpts_of, last_user_text, quote_from, scripted_questions
+
+TYPE_OF = {  # the first words of each bundled type's prompt file
+    "Factual:": "factual",
+    "Reasoning:": "reasoning",
+    "Comparative:": "comparative",
+    "Procedural:": "procedural",
+    "Multi-hop:": "multi_hop",
+    "Situational:": "situational",
+    "False premise:": "false_premise",
+    "Out of scope:": "out_of_scope",
+}
+
+
+def prompt_types(prompt: str) -> list[str]:
+    """The question types a question prompt asks for, one per question or turn, in order."""
+    return [
+        TYPE_OF[label]
+        for label in re.findall(r"(?m)(?:^|: )([A-Z][a-z-]+(?: [a-z]+){0,2}:)", prompt)
+        if label in TYPE_OF
+    ]
+
+
+def between(text: str, tag: str) -> str:
+    return text.split(f"<{tag}", 1)[1].split(">\n", 1)[1].split(f"\n</{tag}>", 1)[0]
+
+
+class DocumentModel:
+    """Questions as many as asked (each quoting its excerpts), answers quoting the first excerpt, a judge
+    that passes everything, a closed-book answer; replace `edit`, `answer`, `verdict` or `fail` to script."""
+
+    def __init__(self) -> None:
+        # edit(prompt, questions) -> questions: change what a question call returns
+        self.edit: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] = lambda prompt, questions: questions
+        self.answer: Callable[[str, list[str]], dict[str, Any]] = lambda question, excerpts: {
+            "quotes": [
+                {"excerpt": 1, "text": quote_from(excerpts[0])} if len(excerpts) > 1 else quote_from(excerpts[0])
+            ],
+            "answer": f"From the excerpt: {question}",
+        }
+        self.verdict: Callable[[str, str], dict[str, Any]] = lambda question, question_type: {
+            "reason": "fine",
+            "answerable": True,
+            "grounded": True,
+            "self_contained": True,
+        }
+        self.fail: Callable[[str], bool] = lambda prompt: False
+        self.prompts: list[str] = []
+
+    def __call__(self, request: dict[str, Any]) -> Reply:
+        text = last_user_text(request)
+        self.prompts.append(text)
+        if self.fail(text):
+            return Reply(status=500, body='{"error": {"message": "model crashed"}}')
+        if text.startswith("Answer the user's question"):
+            reply = self.answer(text.rsplit("Question: ", 1)[1], excerpts_of(text))
+            if "quote nothing" in text:
+                reply = {**reply, "quotes": []}
+            return Reply(content=json.dumps(reply))
+        if text.startswith("Answer the question in"):
+            return Reply(content="I think so.")
+        if text.startswith("You check one item"):
+            question_type = re.search(r'<question type="(\w+)">', text).group(1)  # type: ignore[union-attr]
+            verdict = self.verdict(between(text, "question"), question_type)
+            if "closed_book_correct" in text:
+                verdict = {"closed_book_correct": False, **verdict}
+            return Reply(content=json.dumps(verdict))
+        return Reply(content=json.dumps({"questions": self.edit(text, scripted_questions(text))}))
