@@ -20,6 +20,7 @@ from synthgen.run.stats import RunStats
 from tests.cli import read_jsonl, run_cli
 from tests.fake_batch_server import FakeBatchServer
 from tests.fake_dialect_servers import DialectServer
+from tests.fake_documents import DocumentModel
 from tests.fake_limited_server import ConcurrencyLimitedServer
 from tests.fake_openai import FakeOpenAI, Reply, completion_body
 
@@ -136,13 +137,10 @@ def test_batch_mode_needs_a_provider_with_a_batch_api(tmp_path: Path) -> None:
 
 
 def questions(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Batch responder: as many questions as the prompt asks for, distinct per prompt."""
-    text = body["messages"][-1]["content"]
-    match = re.search(r"(?:exactly|the next) (\d+)", text)
-    digest = abs(hash(text)) % 10**8
-    count = int(match.group(1)) if match else 1
-    content = json.dumps({"questions": [f"Question {i} on {digest}?" for i in range(count)]})
-    return 200, json.loads(completion_body(content, body.get("model", "")))
+    """Batch responder: the scripted document model's reply (questions quoting their excerpts)."""
+    reply = DocumentModel()(body)
+    assert reply.content is not None
+    return 200, json.loads(completion_body(reply.content, body.get("model", "")))
 
 
 def test_a_batch_run_resolves_through_one_batch_and_a_rerun_replays_it(tmp_path: Path) -> None:
