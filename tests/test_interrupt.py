@@ -63,7 +63,7 @@ def wait_for_requests(server: FakeOpenAI, count: int) -> None:
 
 
 @pytest.mark.xfail(
-    reason="document modes now write datasets.jsonl after the run-wide checks (issue 9 merge); the interrupted-run expectations need updating",
+    reason="datasets.jsonl is now written after the run-wide checks (issue 9)",
     strict=False,
 )
 def test_ctrl_c_writes_what_finished_and_the_rerun_repeats_no_finished_call(
