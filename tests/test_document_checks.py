@@ -311,3 +311,17 @@ def test_ids_are_stable_for_one_config_and_differ_with_what_changes_content(
     assert ids["base"] == ids["again"] == ids["sharded_budget"]
     others = [ids[name] for name in variants if name not in ("base", "again", "sharded_budget")]
     assert all(not (ids["base"] & other) for other in others)
+
+
+def test_a_failed_call_is_recorded_and_the_other_types_of_its_chunk_are_kept(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    model.fail = lambda prompt: prompt_types(prompt) == ["reasoning"] and "tidal bulges" in prompt
+    out = run(fake_openai, tmp_path, *mix("factual", "reasoning"), "mode.num_queries_per_chunk=2")
+    [failure] = read_jsonl(out / "failures.jsonl")
+    assert (failure["stage"], failure["round"]) == ("questions", 0) and "model crashed" in failure["error"]
+    kept = Counter((t["agentic"]["header_path"], t["agentic"]["question_type"]) for t in turns(out))
+    assert kept[("Moon Guide > Tides", "factual")] == 1 and kept[("Moon Guide > Tides", "reasoning")] == 0
+    assert sum(kept.values()) == 5
+    stats = stats_of(out)
+    assert stats["shortfall_by_type"] == {"factual": 0, "reasoning": 1} and stats["failures"] == 1

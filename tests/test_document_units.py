@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from synthgen.config.schema import EvidenceSettings, QueriesModeSettings, QuestionTypeSettings
+from synthgen.pipelines.dedup import KeptTexts
 from synthgen.pipelines.documents.evidence import Quote, check_quotes
 from synthgen.pipelines.documents.linking import link_chunks
 from synthgen.pipelines.documents.quality import distinct_n, pairwise_similarities, quality_report
@@ -150,3 +151,13 @@ def test_distinct_n_and_similarity_edges() -> None:
     assert distinct_n(["a b a b"], 2) == round(2 / 3, 4)
     assert pairwise_similarities(["Same text!", "same   TEXT"]) == [1.0]
     assert pairwise_similarities(["only one"]) == []
+
+
+def test_document_dedup_compares_words_so_one_changed_name_is_a_new_question() -> None:
+    kept = KeptTexts(0.92, by_words=True)
+    kept.add("What is the purpose of the `timeout.ref()` method?", 0)
+    kept.add("How far is the Moon from the Earth?", 1)
+    assert kept.match("What is the purpose of the `timeout.unref()` method?") is None  # 8 of 9 words: 0.89
+    assert kept.match("How far is the Moon from Earth?") == (1, 0.933)
+    assert kept.match("how far is the moon from the earth") == (1, 1.0)
+    assert KeptTexts(0.92).match("anything") is None

@@ -11,7 +11,7 @@ import pytest
 
 from tests.cli import read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI
-from tests.test_cli import DOC, fake_args, fake_model
+from tests.test_cli import DOC, ONLY_FACTUAL, fake_args, fake_model
 from tests.test_sweep import read_summary
 
 needs_joblib = pytest.mark.skipif(
@@ -38,7 +38,7 @@ def test_a_joblib_sweep_runs_jobs_in_worker_processes_and_summarises_them(
 ) -> None:
     fake_openai.responder = fake_model
     sweep = tmp_path / "sweep"
-    args = fake_args(fake_openai, doc, tmp_path / "unused")
+    args = fake_args(fake_openai, doc, tmp_path / "unused", *ONLY_FACTUAL)
     args[0] = "model=openai_compatible,claude"  # claude fails in its worker: no ANTHROPIC_API_KEY
     result = run_cli(
         "-m",

@@ -30,13 +30,13 @@ def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> Non
         "mode.num_queries_per_chunk=2",
         "~mode.question_types",
         "+mode.question_types={factual:1}",
-        "mode.max_top_up_calls=1",
+        "mode.max_top_up_calls=0",  # one question call, then at most two answer calls
         "mode.answers=true",
         "model.max_tokens=200",
         f"hydra.run.dir={out}",
         cwd=tmp_path,
     )
-    # A 0.5B model may see every item rejected by the checks: that is exit 4, with the reasons on disk.
+    # A 0.5B model may see every item rejected by the checks, or its call fail: exit 4, the reasons on disk.
     assert result.returncode in (0, 4), result.stderr
     assert "Traceback" not in result.stderr
     stats = json.loads((out / "stats.json").read_text())
@@ -44,7 +44,7 @@ def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> Non
     rejected = read_jsonl(out / "rejected.jsonl")
     turns = [turn for dataset in read_jsonl(out / "datasets.jsonl") for turn in dataset["conversation"]]
     assert stats["cost_usd"] == 0.0 and stats["completion_tokens"] > 0
-    assert stats["stages"]["questions"]["calls"] + stats["stages"]["questions"]["cache_hits"] in (1, 2)
+    assert stats["stages"]["questions"]["calls"] in (1, 2)  # one call, and perhaps its repair
     assert quality["kept"] == len(turns) == stats["produced"].get("queries", 0) <= 2
     assert quality["requested"] == 2 and quality["chunks"] == 1
     assert len(turns) + len(rejected) <= stats["generated"]
@@ -58,4 +58,5 @@ def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> Non
         assert agentic["answer_evidence"] and all(e["score"] >= 0.9 for e in agentic["answer_evidence"])
         assert agentic["header_path"] == "Kettle Manual > Descaling" and agentic["question_type"] == "factual"
     if result.returncode == 4:
-        assert not turns and rejected and "every item was rejected" in result.stderr
+        assert not turns
+        assert "every item was rejected" in result.stderr or "every unit failed" in result.stderr

@@ -108,7 +108,7 @@ class DocumentJudgeSettings(Strict):
 class DedupSettings(Strict):
     """Near-duplicate questions across the run."""
 
-    threshold: float = Field(0.9, gt=0.0, le=1.0)
+    threshold: float = Field(0.92, gt=0.0, le=1.0)
 
 
 class DocumentModeSettings(Strict):

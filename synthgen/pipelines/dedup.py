@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
 
 from synthgen.core.normalise import normalise
 
@@ -26,14 +28,17 @@ class Duplicate:
 class KeptTexts:
     """The texts kept so far, each under the number `add` gave it; `match` finds one a new text repeats.
 
-    Equal once normalised is a repeat; so is a similarity (rapidfuzz `fuzz.ratio` of the normalised texts,
-    0-1) of at least `threshold` (threshold 1.0: exact repeats only).
+    Equal once normalised is a repeat; so is a similarity (0-1) of at least `threshold` (1.0: exact repeats
+    only): rapidfuzz's normalised Indel similarity of the normalised texts, over their characters
+    (`fuzz.ratio`), or with `by_words` over their words, so that two questions differing in one name
+    (`timeout.ref()`, `timeout.unref()`) stay apart while reworded repeats do not.
     """
 
-    def __init__(self, threshold: float) -> None:
+    def __init__(self, threshold: float, *, by_words: bool = False) -> None:
         self.threshold = threshold
+        self.by_words = by_words
         self._first: dict[str, int] = {}
-        self._keys: list[str] = []
+        self._keys: list[Any] = []
         self._numbers: list[int] = []
 
     def match(self, text: str) -> tuple[int, float] | None:
@@ -43,6 +48,11 @@ class KeptTexts:
             return self._first[key], 1.0
         if self.threshold >= 1.0 or not self._keys:
             return None
+        if self.by_words:
+            best = process.extractOne(
+                key.split(), self._keys, scorer=Indel.normalized_similarity, score_cutoff=self.threshold
+            )
+            return None if best is None else (self._numbers[best[2]], round(best[1], 3))
         best = process.extractOne(key, self._keys, scorer=fuzz.ratio, score_cutoff=self.threshold * 100)
         return None if best is None else (self._numbers[best[2]], round(best[1] / 100, 3))
 
@@ -50,7 +60,7 @@ class KeptTexts:
         """Keep `text` under `number`."""
         key = normalise(text)
         self._first.setdefault(key, number)
-        self._keys.append(key)
+        self._keys.append(key.split() if self.by_words else key)
         self._numbers.append(number)
 
 

@@ -1,4 +1,4 @@
-"""Near-duplicate questions across a whole document run (lexical: see synthgen.pipelines.dedup).
+"""Near-duplicate questions across a whole document run (lexical, word by word: see synthgen.pipelines.dedup).
 
 Queries: every question against every question that passed this check before it, in plan order.
 Conversations: opening turns against every earlier opening turn (follow-ups such as "why?" are fine in
@@ -17,7 +17,7 @@ class RunDuplicates:
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self._items: list[Item] = []
-        self._run = KeptTexts(threshold)
+        self._run = KeptTexts(threshold, by_words=True)
         self._conversations: dict[str, KeptTexts] = {}
 
     def repeats(self, item: Item) -> tuple[Item, float] | None:
@@ -36,6 +36,7 @@ class RunDuplicates:
         number = len(self._items)
         self._items.append(item)
         if item.unit.conversation:
-            self._conversations.setdefault(item.unit.key, KeptTexts(self.threshold)).add(item.question, number)
+            pool = self._conversations.setdefault(item.unit.key, KeptTexts(self.threshold, by_words=True))
+            pool.add(item.question, number)
         if not item.unit.conversation or item.slot.number == 1:
             self._run.add(item.question, number)

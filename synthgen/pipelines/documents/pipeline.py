@@ -168,7 +168,8 @@ class DocumentPipeline:
 
     async def _draft(self, state: UnitState, round_: int, client: ModelClient) -> list[Item]:
         """Ask for the unit's missing slots (one call per type, or one per conversation); keep the items whose
-        quotes check out. A call that fails for good stops the unit's top-ups and drops this round's replies."""
+        quotes check out. A call that fails for good is recorded and stops the unit's top-ups; the replies of
+        its other calls are kept."""
         missing = state.missing()
         if isinstance(self.mode, ConversationModeSettings):
             written = [item.question for item in state.items()]
@@ -192,9 +193,9 @@ class DocumentPipeline:
             if isinstance(reply, BaseException) and not isinstance(reply, UnitFailed):
                 raise reply  # a UserError stops the run, the budget skips the unit
         failures = [reply for reply in replies if isinstance(reply, UnitFailed)]
-        if failures:
+        if failures:  # recorded once; the unit keeps what its other calls wrote, and tops up no more
             state.failed = True
-            raise UnitFailed(failures[0].stage, failures[0].error, **fields, round=round_)
+            self.units.record(UnitFailed(failures[0].stage, failures[0].error, **fields, round=round_))
         pairs = [pair for reply in replies if isinstance(reply, list) for pair in reply]
         pairs.sort(key=lambda pair: pair[0].number)
         self.stats.generated += len(pairs)
