@@ -44,14 +44,15 @@ def doc(tmp_path: Path) -> Path:
     return path
 
 
-def fake_args(server: FakeOpenAI, doc: Path, out: Path, *extra: str) -> list[str]:
+def fake_args(server: FakeOpenAI, doc: Path, out: Path, *extra: str, min_chunk_size: int = 50) -> list[str]:
+    """The command-line overrides of a run of `doc` on the fake server into `out`, then `extra`."""
     return [
         "model=openai_compatible",
         f"model.api_base={server.url}",
         "model.retries=1",
         "model.backoff_base=0.01",
         f"source={doc}",
-        "loader.min_chunk_size=50",
+        f"loader.min_chunk_size={min_chunk_size}",
         f"hydra.run.dir={out}",
         *extra,
     ]

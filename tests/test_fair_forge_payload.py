@@ -75,10 +75,12 @@ def test_the_documented_payload_succeeds_byte_for_byte(groq_deployment: FakeOpen
     assert all(
         {"qa_id", "query", "assistant", "ground_truth_assistant"} <= set(turn) for turn in dataset["conversation"]
     )
-    [request] = groq_deployment.requests
-    assert request["model"] == "qwen/qwen3-32b"  # groq/qwen/qwen3-32b, sent to Groq's API
-    assert "What are the main features of X?" in request["messages"][-1]["content"]
-    assert groq_deployment.headers[0]["Authorization"] == f"Bearer {DOCUMENTED_KEY}"  # the request's key
+    requests = groq_deployment.requests
+    types = {turn["agentic"]["question_type"] for turn in dataset["conversation"]}
+    assert len(requests) == len(types) > 1  # one question call per type of the default mix
+    assert {request["model"] for request in requests} == {"qwen/qwen3-32b"}  # groq/qwen/qwen3-32b, to Groq's API
+    assert all("What are the main features of X?" in request["messages"][-1]["content"] for request in requests)
+    assert {headers["Authorization"] for headers in groq_deployment.headers} == {f"Bearer {DOCUMENTED_KEY}"}
     assert DOCUMENTED_KEY not in result.stdout + result.stderr
     assert DOCUMENTED_KEY.encode() not in cache_bytes()
 

@@ -31,7 +31,6 @@ def doc(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(reason="sweep counts changed with the issue 9 merge; expectations need updating", strict=False)
 @needs_joblib
 def test_a_joblib_sweep_runs_jobs_in_worker_processes_and_summarises_them(
     fake_openai: FakeOpenAI, doc: Path, tmp_path: Path

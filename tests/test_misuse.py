@@ -16,6 +16,8 @@ import pytest
 
 from tests.cli import read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI, Reply, last_user_text, questions_with_latency
+from tests.test_cli import ONLY_FACTUAL
+from tests.test_cli import fake_args as cli_fake_args
 
 DOC = "\n\n".join(
     f"# Topic {i}\n\nTopic {i} is about item number {i}, which weighs {i * 3} kg and costs {i * 7} euros. "
@@ -32,18 +34,9 @@ def source(tmp_path: Path) -> Path:
 
 
 def fake_args(server: FakeOpenAI, source: Path, out: Path, *extra: str) -> list[str]:
-    """A run of 5 chunks (one dataset) on the fake server, with a cache of its own."""
-    return [
-        "model=openai_compatible",
-        f"model.api_base={server.url}",
-        "model.retries=1",
-        "model.backoff_base=0.01",
-        f"source={source}",
-        "loader.min_chunk_size=10",
-        f"cache.path={out.parent / 'calls.sqlite'}",
-        f"hydra.run.dir={out}",
-        *extra,
-    ]
+    """A run of 5 chunks (one dataset, one factual-question call per chunk) with a cache of its own."""
+    cache = f"cache.path={out.parent / 'calls.sqlite'}"
+    return cli_fake_args(server, source, out, cache, *ONLY_FACTUAL, *extra, min_chunk_size=10)
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -184,7 +177,7 @@ def test_a_rerun_with_another_config_is_refused_and_resume_false_starts_afresh(
     [dataset] = read_jsonl(out / "datasets.jsonl")
     assert len(dataset["conversation"]) == 5 and "weighed" in dataset["context"]
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["produced"] == {"datasets": 1, "queries": 5} and stats["resumed"] == 0
+    assert stats["produced"] == {"datasets": 1, "queries": 5} and stats["cache_hits"] == 0
 
 
 def test_a_second_run_into_a_busy_directory_is_refused(fake_openai: FakeOpenAI, source: Path, tmp_path: Path) -> None:

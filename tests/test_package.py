@@ -3,7 +3,6 @@ model option built on a bundled one, and a loader class that lives outside the p
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import read_jsonl
-from tests.fake_openai import FakeOpenAI, Reply, last_user_text
+from tests.fake_openai import FakeOpenAI, questions_with_latency
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -98,9 +97,7 @@ def user_repo(root: Path, server: FakeOpenAI) -> Path:
 def test_a_user_config_repo_extends_bundled_options_and_plugs_in_its_own_loader(
     fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
-    fake_openai.responder = lambda request: Reply(
-        content=json.dumps({"questions": [f"What about: {last_user_text(request).split('<excerpt>')[1][:30]}?"]})
-    )
+    fake_openai.responder = questions_with_latency(0)
     repo = user_repo(tmp_path / "my-datasets", fake_openai)
     result = synthgen(
         "--config-dir",
@@ -149,8 +146,10 @@ def test_a_provider_and_an_export_format_of_the_users_own(tmp_path: Path) -> Non
         "class Echo(CustomLLM):\n"
         "    async def acompletion(self, model, messages, model_response, optional_params, **kwargs):\n"
         "        prefix = optional_params['echo_prefix']\n"
-        "        text = ' '.join(messages[-1]['content'].split('<excerpt>')[1].split()[:3])\n"
-        "        model_response.choices[0].message.content = json.dumps({'questions': [f'{prefix}: {text}?']})\n"
+        "        line = messages[-1]['content'].split('<excerpt>')[1].split('</excerpt>')[0].strip().splitlines()[-1]\n"
+        "        question = {'question': f\"{prefix}: {' '.join(line.split()[:3])}?\", 'quotes': [line]}\n"
+        "        question['difficulty'] = 'easy'\n"
+        "        model_response.choices[0].message.content = json.dumps({'questions': [question]})\n"
         "        return model_response\n\n\n"
         "class EchoModel(LiteLLMModel):\n"
         "    prefix: str = 'Echo'\n\n"

@@ -30,7 +30,6 @@ class RunStats(Usage):
     units: int = 0  # work units this attempt ran (chunks in document modes, items in facts mode)
     failures: int = 0
     failure_causes: Counter[Cause] = field(default_factory=Counter)
-    resumed: int = 0
     skipped: int = 0
     status: str = "running"
     started: float = field(default_factory=time.monotonic)
@@ -67,7 +66,6 @@ class RunStats(Usage):
             "shortfalls": self.shortfalls,
             "units": self.units,
             "failures": self.failures,
-            "resumed": self.resumed,
             "skipped": self.skipped,
             "calls": sum(s.calls for s in self.stages.values()),
             "cache_hits": sum(s.cache_hits for s in self.stages.values()),
