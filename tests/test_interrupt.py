@@ -10,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from synthgen.models.cache import CallCache
 from tests.cli import read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI, questions_with_latency
