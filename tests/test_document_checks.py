@@ -17,22 +17,8 @@ from synthgen.run.runner import run_job
 from tests.cli import read_jsonl
 from tests.fake_documents import DocumentModel, prompt_types
 from tests.fake_openai import FakeOpenAI, scripted_questions
+from tests.test_cli import DOC
 
-DOC = """# Moon Guide
-
-The Moon orbits the Earth every 27.3 days at an average distance of 384,400 km.
-Its phases come from the changing angle between the Sun, the Earth and the Moon.
-
-## Tides
-
-The Moon's gravity raises two tidal bulges on Earth, so most coasts see two high tides a day.
-Spring tides happen when the Sun and the Moon line up, at new and full moon.
-
-## Exploration
-
-Twelve astronauts walked on the Moon between 1969 and 1972 during the Apollo programme.
-They brought back 382 kg of rock and soil, still studied in laboratories today.
-"""
 ALL_TYPES = [
     "factual",
     "reasoning",

@@ -1,4 +1,4 @@
-"""Command-line helpers shared by synthgen's small commands (merge, merge_shards)."""
+"""Command-line helpers shared by synthgen's small commands (export, report, merge, merge_shards, score_probes)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,27 @@ from pathlib import Path
 from typing import NoReturn
 
 from synthgen.core.errors import UserError
+from synthgen.core.secrets import redact
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line, like every other synthgen error."""
+    """argparse for `python -m <module>`, whose errors are one line, like every other synthgen error; the
+    module's docstring is its help text."""
+
+    def __init__(self, module: str, doc: str | None) -> None:
+        super().__init__(
+            prog=f"python -m {module}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        self.module = module
 
     def error(self, message: str) -> NoReturn:
-        name = self.prog.removeprefix("python -m ")
-        print(f"{name}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        print(f"{self.module}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(2)
+
+    def fail(self, error: UserError) -> int:
+        """Print `error` as the command's one error line (secrets redacted); return its exit code."""
+        print(f"{self.module}: error: {redact(str(error))}", file=sys.stderr)
+        return error.exit_code
 
 
 def make_out_dir(out: Path) -> None:

@@ -17,7 +17,6 @@ the first DIR's merged/ folder), replacing earlier merges:
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from collections import Counter
@@ -84,9 +83,7 @@ def merge(dirs: list[Path], seed: int, out: Path) -> Counter[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
-    parser = OneLineParser(
-        prog="python -m synthgen.merge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = OneLineParser("synthgen.merge", __doc__)
     parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="facts job or multirun directories")
     parser.add_argument("--seed", type=int, default=0, help="shuffle seed (default: 0)")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: DIR/merged)")
@@ -95,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         per_model = merge(args.dirs, args.seed, out)
     except UserError as error:
-        print(f"synthgen.merge: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return parser.fail(error)
     counts = ", ".join(f"{model}: {count}" for model, count in sorted(per_model.items()))
     print(f"merged {sum(per_model.values())} rows ({counts}) into {out}")
     return 0

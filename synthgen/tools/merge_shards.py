@@ -20,7 +20,6 @@ OUT (a directory of its own, so a later merge over the sweep does not read it ba
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -140,19 +139,14 @@ def _sum(values: list[Any]) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
-    parser = OneLineParser(
-        prog="python -m synthgen.merge_shards",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = OneLineParser("synthgen.merge_shards", __doc__)
     parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="shard run directories or a sweep above them")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args(argv)
     try:
         stats = merge_shards(args.dirs, args.out)
     except UserError as error:
-        print(f"synthgen.merge_shards: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return parser.fail(error)
     produced = ", ".join(f"{count} {kind}" for kind, count in stats["produced"].items()) or "nothing"
     print(f"merged {stats['shards']} shards ({produced}) into {args.out}")
     return 0

@@ -40,7 +40,6 @@ from synthgen.config.tree import compose_config, group_options
 from synthgen.core.command_line import OneLineParser
 from synthgen.core.errors import NothingProduced, UserError
 from synthgen.core.jsonl import read_jsonl, write_jsonl
-from synthgen.core.secrets import redact
 from synthgen.models.client import ModelClient
 from synthgen.models.providers.base import LiteLLMModel, as_provider
 from synthgen.models.usage import Usage
@@ -147,11 +146,7 @@ def score_run(run: ProbeRun, provider: LiteLLMModel) -> Scores:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
-    parser = OneLineParser(
-        prog="python -m synthgen.score_probes",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = OneLineParser("synthgen.score_probes", __doc__)
     parser.add_argument("run", type=Path, metavar="RUN_DIR", help="a mode=facts run directory holding probe.jsonl")
     parser.add_argument("model", metavar="MODEL", help="an option of the model group, e.g. openai_compatible")
     parser.add_argument("overrides", nargs="*", metavar="model.KEY=VALUE", help="overrides of the model option")
@@ -175,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"(see {out}) (fix: check model.model, model.api_base and the key)"
             )
     except UserError as error:
-        print(f"synthgen.score_probes: error: {redact(str(error))}", file=sys.stderr)
-        return error.exit_code
+        return parser.fail(error)
     unanswered = len(scores.rows) - scores.answered
     print(
         f"{scores.passed}/{scores.answered} answers contain the key fact ({scores.passed / scores.answered:.1%}), "

@@ -11,7 +11,6 @@ options). Each format is written to RUN_DIR/export/FORMAT/, or to DIR/FORMAT/ wi
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -44,9 +43,7 @@ def load_exporter(format_name: str) -> Exporter:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
-    parser = OneLineParser(
-        prog="python -m synthgen.export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = OneLineParser("synthgen.export", __doc__)
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory or a sweep directory")
     parser.add_argument(
         "--to",
@@ -68,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         exporters = [load_exporter(name) for name in dict.fromkeys(args.to)]
         written = export_run(args.run_dir, exporters, args.out)
     except UserError as error:
-        print(f"synthgen.export: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return parser.fail(error)
     for path in written:
         print(path)
     return 0

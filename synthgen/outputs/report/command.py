@@ -9,7 +9,6 @@ Hydra multirun sweep (one page comparing the jobs, DIR/report.html).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,11 +20,7 @@ from synthgen.outputs.report.page import write_report, write_sweep_report
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
-    parser = OneLineParser(
-        prog="python -m synthgen.report",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = OneLineParser("synthgen.report", __doc__)
     parser.add_argument("directory", type=Path, metavar="DIR", help="a run directory or a sweep directory")
     parser.add_argument("--sample", type=int, default=None, metavar="N", help="sessions or items shown per run")
     args = parser.parse_args(argv)
@@ -35,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         write = write_report if single else write_sweep_report
         path = write(args.directory) if args.sample is None else write(args.directory, sample_size=args.sample)
     except UserError as error:
-        print(f"synthgen.report: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return parser.fail(error)
     print(path)
     return 0
 
