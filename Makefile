@@ -31,9 +31,10 @@ lint: install
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-# ragas and deepeval, so the tests load the ragas and deepeval exports with the libraries themselves.
+# ragas and deepeval, so the tests load the ragas and deepeval exports with the libraries themselves; and
+# llama-cpp-python's server, so a test negotiates structured output with it on the embedded weights.
 $(CHECKERS): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[export-check]'
+	$(PY) -m pip install --quiet -e '.[export-check,server-check]'
 	touch $(CHECKERS)
 
 test: lint $(LAUNCHERS) $(CHECKERS)

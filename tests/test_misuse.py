@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import read_jsonl, run_cli
+from tests.cli import free_port, read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI, Reply, last_user_text, questions_with_latency
 from tests.test_cli import ONLY_FACTUAL
 from tests.test_cli import fake_args as cli_fake_args
@@ -52,13 +51,6 @@ def snapshot(directory: Path) -> dict[str, bytes] | None:
     if not directory.exists():
         return None
     return {str(path.relative_to(directory)): path.read_bytes() for path in directory.rglob("*") if path.is_file()}
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def finished_run(server: FakeOpenAI, source: Path, out: Path, *extra: str) -> dict[str, bytes]:
