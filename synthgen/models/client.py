@@ -321,7 +321,7 @@ class ModelClient:
                     response = await send()
                     counters.mark()
                     counters.max_call_seconds = max(counters.max_call_seconds, round(time.monotonic() - started, 3))
-            except Exception as error:  # classified below: send it changed, retry, give up, or stop the run
+            except Exception as error:  # classified below: resend changed, retry, give up, or stop the run
                 counters.mark()
                 if switch is not None and switch(error):
                     continue
