@@ -1,7 +1,8 @@
-"""A fake OpenAI-compatible chat server on 127.0.0.1 that tests start and stop.
+"""A fake OpenAI-compatible chat and embeddings server on 127.0.0.1 that tests start and stop.
 
-Replies are scripted: queued `Reply` objects are served first, then `responder(request)` answers.
-Every request body (and its headers) is recorded so tests can count calls and inspect prompts.
+Replies are scripted: queued `Reply` objects are served first, then `responder(request)` answers; embeddings
+come from `embedder(text)` after the queued `embedding_replies`. Every request body (and its headers) is
+recorded so tests can count calls and inspect prompts.
 """
 
 from __future__ import annotations
@@ -70,13 +71,27 @@ def completion_body(
     )
 
 
+def digest_vector(text: str, dimensions: int = 64) -> list[float]:
+    """A vector drawn from the text's digest: different texts get nearly orthogonal vectors."""
+    seed = hashlib.sha256(text.encode("utf-8")).digest()
+    raw = b"".join(hashlib.sha256(seed + bytes([block])).digest() for block in range(dimensions // 32 + 1))
+    return [byte / 255 - 0.5 for byte in raw[:dimensions]]
+
+
+def embedding_body(vectors: list[list[float]], model: str, tokens: int) -> str:
+    """An OpenAI embeddings JSON body carrying `vectors` in input order."""
+    data = [{"object": "embedding", "index": i, "embedding": vector} for i, vector in enumerate(vectors)]
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+    return json.dumps({"object": "list", "data": data, "model": model, "usage": usage})
+
+
 def last_user_text(request: dict[str, Any]) -> str:
     """The content of the last message of a recorded request."""
     return str(request["messages"][-1]["content"])
 
 
 class FakeOpenAI(LoopbackServer):
-    """Serve /v1/chat/completions (and /count) on a free loopback port from a background thread."""
+    """Serve /v1/chat/completions, /v1/embeddings (and /count) on a free loopback port from a background thread."""
 
     def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
         super().__init__()
@@ -84,6 +99,9 @@ class FakeOpenAI(LoopbackServer):
         self.queue: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.embedder: Callable[[str], list[float]] = digest_vector
+        self.embedding_replies: deque[Reply] = deque()  # served first: a status/body, or (status 200) embeddings
+        self.embedding_requests: list[dict[str, Any]] = []
 
     @property
     def url(self) -> str:
@@ -91,6 +109,7 @@ class FakeOpenAI(LoopbackServer):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/count", self._count)
 
     async def _count(self, request: web.Request) -> web.Response:
@@ -106,6 +125,19 @@ class FakeOpenAI(LoopbackServer):
         text = reply.body
         if text is None:
             text = completion_body(reply.content or "", body.get("model", ""), finish_reason=reply.finish_reason)
+        return web.Response(status=reply.status, text=text, headers=reply.headers, content_type="application/json")
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.embedding_requests.append(body)
+        reply = self.embedding_replies.popleft() if self.embedding_replies else Reply()
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        text = reply.body
+        if text is None:
+            inputs = [body["input"]] if isinstance(body["input"], str) else body["input"]
+            tokens = sum(len(item.split()) for item in inputs)
+            text = embedding_body([self.embedder(item) for item in inputs], body.get("model", ""), tokens)
         return web.Response(status=reply.status, text=text, headers=reply.headers, content_type="application/json")
 
 

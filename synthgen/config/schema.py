@@ -106,9 +106,12 @@ class DocumentJudgeSettings(Strict):
 
 
 class DedupSettings(Strict):
-    """Near-duplicate questions across the run."""
+    """Exact and near-duplicate questions across the run: by their words and, with an embedding model, by the
+    cosine similarity of their embeddings."""
 
     threshold: float = Field(0.92, gt=0.0, le=1.0)
+    embedding_model: str | None = Field(None, min_length=1)
+    embedding_threshold: float = Field(0.9, gt=0.0, le=1.0)
 
 
 class DocumentModeSettings(Strict):

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from aiolimiter import AsyncLimiter
@@ -17,11 +18,12 @@ from synthgen.models.adaptive import AdaptiveLimit
 from synthgen.models.batch import BatchRequestError
 from synthgen.models.cache import CachedReply, CallCache, call_key
 from synthgen.models.dialects import Dialect, DialectNegotiator, auto_order, example_instance, response_kwargs
+from synthgen.models.pricing import CHARS_PER_TOKEN
 from synthgen.models.providers.base import LiteLLMModel, import_litellm
 from synthgen.models.retries import retry_after_seconds, retry_delay
 from synthgen.models.structured import Schema, StructuredOutputError, parse_structured, strict_schema
-from synthgen.models.transport import DirectTransport, open_transport
-from synthgen.models.usage import Usage
+from synthgen.models.transport import DirectTransport, open_transport, response_cost
+from synthgen.models.usage import StageStats, Usage
 
 log = logging.getLogger(__name__)
 Messages = list[dict[str, str]]
@@ -32,6 +34,7 @@ _UNCONSTRAINED = ("json_object", "prompt")
 # number a plan uses.
 REDRAWS = 2
 REDRAW_STRIDE = 1 << 20
+EMBEDDING_BATCH = 256  # inputs per embedding request (OpenAI takes up to 2048)
 
 
 class _Truncated(Exception):
@@ -226,23 +229,101 @@ class ModelClient:
         litellm = await self._litellm_ready()
         dialect = self._dialects.current() if schema is not None else None
         kwargs = self._call_kwargs(messages, schema, dialect, draw, extra_data, max_tokens)
+
+        def next_dialect(error: Exception) -> bool:
+            """Ask again in the next dialect if the server refused this one's structured output."""
+            nonlocal dialect, kwargs
+            if dialect is None or not self._dialects.rejected(dialect, error):
+                return False
+            dialect = self._dialects.current()
+            kwargs = self._call_kwargs(messages, schema, dialect, draw, extra_data, max_tokens)
+            return True
+
+        tokens = sum(len(m["content"]) for m in messages) // CHARS_PER_TOKEN + self.settings.max_tokens
+        response = await self._request(
+            litellm, counters, lambda: self._transport.send(litellm, kwargs, key), tokens, next_dialect
+        )
+        reply = self._account(litellm, response, stage)
+        if response.choices[0].finish_reason == "length":
+            raise _Truncated
+        if key is not None and self.cache is not None:
+            self.cache.put(key, self.settings.model, reply)
+        return reply.content
+
+    async def embed(self, texts: list[str], *, stage: str) -> list[list[float]]:
+        """The embedding vector of each text, in order: from the call cache where it is there, the others asked for
+        in requests of at most EMBEDDING_BATCH inputs, under the same limits, budget, retries and accounting as
+        completions. `calls` counts the requests, `cache_hits` the texts the cache answered."""
+        counters = self.stats.stage(stage)
+        base: dict[str, Any] = {"model": self.settings.model, **self.settings.call_kwargs(0, None)}
+        if self.settings.api_base:
+            base["api_base"] = self.settings.api_base
+        keys = {text: call_key({**base, "input": text}, 0) for text in dict.fromkeys(texts)}
+        found: dict[str, list[float]] = {}
+        for text, key in keys.items():
+            if self._caching() and self.cache is not None and (hit := self.cache.get(key)) is not None:
+                found[text] = json.loads(hit.content)
+                counters.cache_hits += 1
+                counters.mark()
+        missing = [text for text in keys if text not in found]
+        if missing:
+            litellm = await self._litellm_ready()
+            batches = [missing[start : start + EMBEDDING_BATCH] for start in range(0, len(missing), EMBEDDING_BATCH)]
+            requests = (self._embed_batch(litellm, batch, base, keys, counters) for batch in batches)
+            for batch, vectors in zip(batches, await asyncio.gather(*requests)):
+                found.update(zip(batch, vectors))
+        return [found[text] for text in texts]
+
+    async def _embed_batch(
+        self, litellm: Any, texts: list[str], base: dict[str, Any], keys: dict[str, str], counters: StageStats
+    ) -> list[list[float]]:
+        """One embedding request for `texts`: counted into `counters`, each vector cached under its key in `keys`
+        with its share (by length) of the request's tokens and cost."""
+        kwargs = {**base, "input": texts, "timeout": self.settings.timeout, "num_retries": 0, "max_retries": 0}
+        tokens = sum(len(text) for text in texts) // CHARS_PER_TOKEN
+        response = await self._request(litellm, counters, lambda: litellm.aembedding(**kwargs), tokens)
+        rows = sorted(response.data, key=lambda row: row["index"])
+        if len(rows) != len(texts):
+            raise ValueError(f"the embedding reply has {len(rows)} vectors for {len(texts)} inputs")
+        vectors = [list(row["embedding"]) for row in rows]
+        usage = getattr(response, "usage", None)
+        prompt_tokens = (usage.prompt_tokens or 0) if usage is not None else 0
+        cost = response_cost(litellm, response)
+        counters.count_call(prompt_tokens, 0, cost)
+        if self._caching() and self.cache is not None:
+            chars = sum(len(text) for text in texts) or 1
+            for text, vector in zip(texts, vectors):
+                share = len(text) / chars
+                reply = CachedReply(json.dumps(vector), round(prompt_tokens * share), 0, cost * share)
+                self.cache.put(keys[text], self.settings.model, reply)
+        return vectors
+
+    async def _request(
+        self,
+        litellm: Any,
+        counters: StageStats,
+        send: Callable[[], Awaitable[Any]],
+        tokens: int,
+        switch: Callable[[Exception], bool] | None = None,
+    ) -> Any:
+        """The response of `send()`, sent when the concurrency limit, the budget and the rate limits (`tokens`:
+        its estimated size) allow, and retried with backoff while the error is worth it. `switch(error)` returning
+        True means the request was changed to be sent again at once (not counted as a retry)."""
         attempt = 0
         while True:
             try:
                 async with self._limit:
                     self._check_budget()
-                    await self._rate_limit(messages)
+                    await self._rate_limit(tokens)
                     self._check_budget()  # the wait may have outlasted the budget or the run
                     counters.mark()
                     started = time.monotonic()
-                    response = await self._transport.send(litellm, kwargs, key)
+                    response = await send()
                     counters.mark()
                     counters.max_call_seconds = max(counters.max_call_seconds, round(time.monotonic() - started, 3))
-            except Exception as error:  # classified below: another dialect, retry, give up, or stop the run
+            except Exception as error:  # classified below: resend changed, retry, give up, or stop the run
                 counters.mark()
-                if dialect is not None and self._dialects.rejected(dialect, error):
-                    dialect = self._dialects.current()
-                    kwargs = self._call_kwargs(messages, schema, dialect, draw, extra_data, max_tokens)
+                if switch is not None and switch(error):
                     continue
                 paced = self._rate_limited(error, counters)
                 delay = self._transport_retry_delay(litellm, error, attempt)
@@ -257,12 +338,7 @@ class ModelClient:
             self._answered = True
             self._limit.succeeded()
             counters.allowed = self._limit.allowed
-            reply = self._account(litellm, response, stage)
-            if response.choices[0].finish_reason == "length":
-                raise _Truncated
-            if key is not None and self.cache is not None:
-                self.cache.put(key, self.settings.model, reply)
-            return reply.content
+            return response
 
     def _caching(self) -> bool:
         return self.cache is not None and self.cache.mode != "off"
@@ -293,13 +369,13 @@ class ModelClient:
                 self._litellm = litellm
         return self._litellm
 
-    async def _rate_limit(self, messages: Messages) -> None:
-        """Wait for room under the model's requests- and tokens-per-minute limits, if set."""
+    async def _rate_limit(self, tokens: int) -> None:
+        """Wait for room under the model's requests- and tokens-per-minute limits, if set, for a request of an
+        estimated `tokens`."""
         if self._requests is not None:
             await self._requests.acquire()
         if self._tokens is not None:
-            estimate = sum(len(m["content"]) for m in messages) // 4 + self.settings.max_tokens
-            await self._tokens.acquire(min(estimate, self._tokens.max_rate))
+            await self._tokens.acquire(min(tokens, self._tokens.max_rate))
 
     def _check_budget(self) -> None:
         """Start no new call once the run is stopping or its spend has reached max_cost_usd."""
@@ -372,9 +448,5 @@ class ModelClient:
             completion_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
             cost_usd=self._transport.cost(litellm, self.settings.model, response),
         )
-        counters = self.stats.stage(stage)
-        counters.calls += 1
-        counters.prompt_tokens += reply.prompt_tokens
-        counters.completion_tokens += reply.completion_tokens
-        counters.cost_usd += reply.cost_usd
+        self.stats.stage(stage).count_call(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
         return reply

@@ -14,6 +14,18 @@ from synthgen.models.providers.base import LiteLLMModel
 log = logging.getLogger(__name__)
 
 
+def response_cost(litellm: Any, response: Any) -> float:
+    """What a litellm response (a completion or embeddings) cost, 0 for models without a known price."""
+    hidden = getattr(response, "_hidden_params", {})
+    cost = hidden.get("response_cost")
+    if cost is None and "response_cost" not in hidden:  # litellm already tried: the model has no price
+        try:
+            cost = litellm.completion_cost(completion_response=response)
+        except Exception:  # models without a price entry cost nothing known
+            cost = 0.0
+    return float(cost or 0.0)
+
+
 class DirectTransport:
     """One litellm request per call, priced by litellm."""
 
@@ -23,14 +35,7 @@ class DirectTransport:
 
     def cost(self, litellm: Any, model: str, response: Any) -> float:
         """What `response` cost, 0 for models without a known price (local servers)."""
-        hidden = getattr(response, "_hidden_params", {})
-        cost = hidden.get("response_cost")
-        if cost is None and "response_cost" not in hidden:  # litellm already tried: the model has no price
-            try:
-                cost = litellm.completion_cost(completion_response=response)
-            except Exception:  # models without a price entry cost nothing known
-                cost = 0.0
-        return float(cost or 0.0)
+        return response_cost(litellm, response)
 
     async def aclose(self) -> None:
         """Release what the transport holds (nothing, for direct calls)."""

@@ -27,6 +27,13 @@ class StageStats:
     started: float | None = None
     finished: float | None = None
 
+    def count_call(self, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+        """Count one model call that returned, with its tokens and cost."""
+        self.calls += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.cost_usd += cost_usd
+
     def mark(self) -> None:
         """Note that work of this stage is happening now (first and last activity bound its wall time)."""
         now = time.monotonic()

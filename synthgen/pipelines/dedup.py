@@ -1,4 +1,5 @@
-"""Exact and near-duplicate texts, shared by every pipeline: normalised equality, then rapidfuzz's ratio.
+"""Exact and near-duplicate texts, shared by every pipeline: normalised equality, then rapidfuzz's ratio; and
+near-duplicate embedding vectors by cosine similarity (numpy).
 
 rapidfuzz (a maintained C++ library) computes the same normalised Indel similarity as difflib's ratio,
 exactly rather than heuristically and far faster, so a whole run's questions can be compared.
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
@@ -62,6 +64,48 @@ class KeptTexts:
         self._first.setdefault(key, number)
         self._keys.append(key.split() if self.by_words else key)
         self._numbers.append(number)
+
+
+class KeptVectors:
+    """The vectors kept so far, each under the number `add` gave it; `match` finds the kept vector whose cosine
+    similarity with a new one is highest, if it is at least `threshold`.
+
+    Rows are stored unit-length in a float32 matrix that doubles when full, so a match is one matrix-vector
+    product over the kept vectors.
+    """
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self._rows = np.zeros((0, 0), dtype=np.float32)
+        self._numbers: list[int] = []
+
+    def match(self, vector: Sequence[float]) -> tuple[int, float] | None:
+        """(number of the most similar kept vector, cosine similarity) if at least `threshold`, else None."""
+        if not self._numbers:
+            return None
+        similarities = self._rows[: len(self._numbers)] @ _unit(vector)
+        best = int(np.argmax(similarities))
+        similarity = float(similarities[best])
+        return (self._numbers[best], round(similarity, 3)) if similarity >= self.threshold else None
+
+    def add(self, vector: Sequence[float], number: int) -> None:
+        """Keep `vector` under `number`."""
+        row = _unit(vector)
+        size = len(self._numbers)
+        if size == len(self._rows):
+            grown = np.zeros((max(16, 2 * size), row.size), dtype=np.float32)
+            if size:
+                grown[:size] = self._rows
+            self._rows = grown
+        self._rows[size] = row
+        self._numbers.append(number)
+
+
+def _unit(vector: Sequence[float]) -> np.ndarray:
+    """`vector` scaled to length 1 (a zero vector stays zero: similar to nothing)."""
+    array = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm > 0 else array
 
 
 def find_duplicates(texts: Sequence[str], threshold: float) -> list[Duplicate]:

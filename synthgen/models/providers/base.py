@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import PrivateAttr
 
@@ -19,6 +19,9 @@ def import_litellm() -> Any:
     import litellm
 
     litellm.suppress_debug_info = True
+    # The client retries every call itself. litellm's OpenAI and Azure embedding calls read `max_retries or
+    # DEFAULT_MAX_RETRIES`, so the client's max_retries=0 would become hidden SDK retries (BerriAI/litellm#7003).
+    litellm.DEFAULT_MAX_RETRIES = 0  # type: ignore[misc]  # declared Final, read at call time
     return litellm
 
 
@@ -29,6 +32,7 @@ class LiteLLMModel(ModelSettings):
     """
 
     _request_key: str | None = PrivateAttr(None)  # never in a dump, a repr or the config
+    embeds: ClassVar[bool] = True  # litellm's embedding call reaches the provider (mode.dedup.embedding_model)
 
     def with_api_key(self, key: str) -> Self:
         """A copy that sends `key` with every call: a key for one request, used instead of the environment's.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings
+from synthgen.models.client import EMBEDDING_BATCH
 from synthgen.models.pricing import TOKENS_PER_ANSWER, TOKENS_PER_QUESTION, StagePlan, priced
 from synthgen.models.providers.base import LiteLLMModel
 from synthgen.pipelines.documents.answers import STAGE as ANSWER_STAGE
+from synthgen.pipelines.documents.dedup import EMBEDDING_STAGE
 from synthgen.pipelines.documents.judge import STAGE as JUDGE_STAGE
 from synthgen.pipelines.documents.plan import DocumentPlan
 from synthgen.pipelines.documents.question_types import instructions
@@ -18,10 +20,14 @@ TOKENS_PER_VERDICT = 60
 
 
 def estimate_documents(
-    plan: DocumentPlan, mode: QueriesModeSettings | ConversationModeSettings, model: LiteLLMModel
+    plan: DocumentPlan,
+    mode: QueriesModeSettings | ConversationModeSettings,
+    model: LiteLLMModel,
+    embedding_model: LiteLLMModel | None = None,
 ) -> list[StagePlan]:
     """First-round calls only (top-ups not counted): one question call per unit and type (per conversation),
-    and with answers or the judge one call per question. The quote check and dedup make no call."""
+    and with answers or the judge one call per question. The quote check makes no call, nor does dedup unless
+    it has an `embedding_model`: then the first round's questions in requests of EMBEDDING_BATCH, priced on it."""
     questions, answers, judge = StagePlan(QUESTION_STAGE), StagePlan(ANSWER_STAGE), StagePlan(JUDGE_STAGE)
     per_question = TOKENS_PER_QUESTION + TOKENS_PER_QUOTE
     for unit in plan.units:
@@ -63,4 +69,9 @@ def estimate_documents(
             if mode.judge.enabled:
                 judge.add(prompt, TOKENS_PER_VERDICT, calls=count * (2 if mode.judge.closed_book else 1))
     stages = [questions] + ([answers] if mode.answers else []) + ([judge] if mode.judge.enabled else [])
-    return priced(stages, model)
+    if embedding_model is None:
+        return priced(stages, model)
+    count = sum(len(unit.slots) for unit in plan.units)
+    calls = -(-count // EMBEDDING_BATCH)
+    embeddings = StagePlan(EMBEDDING_STAGE, calls=calls, prompt_tokens=count * TOKENS_PER_QUESTION)
+    return priced(stages, model) + priced([embeddings], embedding_model)

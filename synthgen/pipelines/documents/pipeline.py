@@ -2,8 +2,9 @@
 
 Each round asks every unit for its missing questions (the first round for all of them, later rounds are the
 top-ups that replace short replies and rejected items), then runs the checks: quotes (no call), duplicates
-across the whole run (in plan order, so the outcome does not depend on which call returned first), answers
-with their quotes, and the optional judge. Every stage runs its units through the shared UnitRunner.
+across the whole run (in plan order, so the outcome does not depend on which call returned first; with an
+embedding model, the round's questions are embedded together), answers with their quotes, and the optional
+judge. Every stage runs its units through the shared UnitRunner.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
 from synthgen.pipelines.documents.answers import STAGE as ANSWER_STAGE
 from synthgen.pipelines.documents.answers import answer_item, check_answer
-from synthgen.pipelines.documents.dedup import RunDuplicates
+from synthgen.pipelines.documents.dedup import EMBEDDING_STAGE, RunDuplicates, embedding_provider
 from synthgen.pipelines.documents.estimate import estimate_documents
 from synthgen.pipelines.documents.evidence import check_question
 from synthgen.pipelines.documents.items import Item
@@ -89,7 +90,9 @@ class DocumentPipeline:
         self.rejected = JsonlOutput(out_dir / "rejected.jsonl", fresh=True)
         self.rejected_rows: list[dict[str, Any]] = []
         self.units = UnitRunner(out_dir, stats, quiet=settings.quiet)
-        self.duplicates = RunDuplicates(self.mode.dedup.threshold)
+        dedup = self.mode.dedup
+        self.embedding_model = embedding_provider(dedup.embedding_model) if dedup.embedding_model else None
+        self.duplicates = RunDuplicates(dedup.threshold, dedup.embedding_threshold if self.embedding_model else None)
 
     @staticmethod
     def merge_shards(runs: list[Path], out: Path, stats: dict[str, Any], config: DictConfig) -> None:
@@ -100,7 +103,7 @@ class DocumentPipeline:
 
     def estimate(self, plan: DocumentPlan) -> list[StagePlan]:
         """The calls `run` would make, with estimated tokens and cost."""
-        return estimate_documents(plan, self.mode, as_provider(self.settings.model))
+        return estimate_documents(plan, self.mode, as_provider(self.settings.model), self.embedding_model)
 
     def plan(self) -> DocumentPlan:
         """Load, chunk, select and plan the units of the whole job, then keep this shard's: no model call."""
@@ -116,6 +119,7 @@ class DocumentPipeline:
         """Rounds of questions and checks until every slot is filled or the top-ups are spent; then the files."""
         self._count_requested(plan)
         judge = self._judge_client(client)
+        embedder = client.for_model(self.embedding_model) if self.embedding_model is not None else None
         states = [UnitState(unit) for unit in plan.units]
         try:
             for round_ in range(1 + self.mode.max_top_up_calls):
@@ -124,7 +128,7 @@ class DocumentPipeline:
                     break
                 label = f"{self.mode.kind} ({self.settings.model.name})" + (f", top-up {round_}" if round_ else "")
                 drafted = await self.units.each(todo, partial(self._draft, round_=round_, client=client), desc=label)
-                batch = self._dedup([(s, items or []) for s, items in zip(todo, drafted)])
+                batch = await self._dedup([(s, items or []) for s, items in zip(todo, drafted)], round_, embedder)
                 if self.mode.answers:
                     batch = await self._stage(batch, ANSWER_STAGE, lambda s, items: self._answer(s, items, client))
                 if judge is not None:
@@ -240,30 +244,57 @@ class DocumentPipeline:
 
     # -- duplicates ------------------------------------------------------------------------------------------------
 
-    def _dedup(self, batch: list[tuple[UnitState, list[Item]]]) -> list[tuple[UnitState, list[Item]]]:
-        """Drop items that repeat an earlier question of the run, in plan order."""
+    async def _dedup(
+        self, batch: list[tuple[UnitState, list[Item]]], round_: int, embedder: ModelClient | None
+    ) -> list[tuple[UnitState, list[Item]]]:
+        """Drop items that repeat an earlier question of the run, in plan order: by their words, then (with an
+        embedding model) by their embeddings, the round's questions embedded together."""
+        try:
+            vectors = await self._embed([item.question for _, items in batch for item in items], round_, embedder)
+        except BudgetExhausted:  # the round's units are left unfinished, so a rerun with more budget completes them
+            for state, items in batch:
+                if items:
+                    state.unfinished = True
+                    self.stats.skipped += 1
+            return [(state, []) for state, _ in batch]
         kept_batch = []
         for state, items in batch:
             kept: list[Item] = []
             broken = False
             for item in items:
-                found = None if broken else self.duplicates.repeats(item)
+                vector = vectors.get(item.question)
+                found = None if broken else self.duplicates.repeats(item, vector)
                 if broken or found is not None:
                     if found is not None:
-                        original, similarity = found
-                        reason = "exact_duplicate" if similarity == 1.0 else "near_duplicate"
-                        detail = f"repeats {original.qa_id} (similarity {similarity}): {original.question}"
+                        reason, original = found.reason, found.original
+                        measure = "cosine similarity" if reason == "semantic_duplicate" else "similarity"
+                        detail = f"repeats {original.qa_id} ({measure} {found.similarity}): {original.question}"
                     else:
                         reason, detail = "after_rejected_turn", "an earlier turn of the conversation was rejected"
                     state.rejected.append(item.question)
                     self._reject(item, DEDUP, reason, detail)
                     broken = state.unit.conversation
                     continue
-                self.duplicates.add(item)
+                self.duplicates.add(item, vector)
                 item.checks.append(DEDUP)
                 kept.append(item)
             kept_batch.append((state, kept))
         return kept_batch
+
+    async def _embed(self, questions: list[str], round_: int, embedder: ModelClient | None) -> dict[str, list[float]]:
+        """Each question's embedding, asked for together (none without an embedding model). A call that fails for
+        good is recorded in failures.jsonl and the round's questions are compared by their words only."""
+        if embedder is None or not questions:
+            return {}
+        try:
+            vectors = await guarded(EMBEDDING_STAGE, embedder.embed(questions, stage=EMBEDDING_STAGE), round=round_)
+        except UnitFailed as failure:
+            self.units.record(failure)
+            log.warning(
+                "embeddings failed in round %d, its questions were compared by their words only: %s", round_, failure
+            )
+            return {}
+        return dict(zip(questions, vectors))
 
     # -- answers and judge -----------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -27,6 +27,7 @@ class AlquimiaAgent(LiteLLMModel):
     """Questions from an Alquimia agent; the call's context travels as the agent's `extra_data`."""
 
     alquimia: AlquimiaSettings
+    embeds: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _model_names_the_agent(self) -> AlquimiaAgent:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -17,6 +17,7 @@ class EmbeddedModel(LiteLLMModel):
     """Any GGUF model run in process (default: the bundled Qwen2.5-Coder-0.5B-Instruct), offline and free."""
 
     local: LocalModelSettings = Field(default_factory=LocalModelSettings)
+    embeds: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _model_is_embedded(self) -> EmbeddedModel:
