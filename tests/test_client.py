@@ -149,6 +149,8 @@ def test_unknown_provider_is_clear() -> None:
 def test_tolerant_parsing_of_fenced_and_wrapped_json() -> None:
     assert parse_structured(f"Here you go:\n```json\n{GOOD}\n```", QuestionList).questions[0].startswith("How")
     assert len(parse_structured(f"prefix {GOOD} suffix", QuestionList).questions) == 2
+    raw_newline = '{"questions": ["How far is\nthe moon?", "Why\tphases?"]}'  # control characters, unescaped
+    assert parse_structured(raw_newline, QuestionList).questions == ["How far is\nthe moon?", "Why\tphases?"]
     with pytest.raises(ValueError, match="not valid JSON"):
         parse_structured("no json here", QuestionList)
 

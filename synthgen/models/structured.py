@@ -17,18 +17,19 @@ class StructuredOutputError(Exception):
 
 
 def extract_json(text: str) -> Any:
-    """Parse JSON from a reply that may wrap it in a code fence, prose, or <think> tags."""
+    """Parse JSON from a reply that may wrap it in a code fence, prose, or <think> tags. Raw control characters
+    inside strings (a literal newline or tab, as small models and some grammars write) are accepted."""
     text = re.sub(r"<think>.*?</think>", "", text, flags=re.DOTALL).strip()
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, flags=re.DOTALL)
     if fenced:
         text = fenced.group(1).strip()
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)
     except json.JSONDecodeError:
         start, end = text.find("{"), text.rfind("}")
         if start == -1 or end <= start:
             raise
-        return json.loads(text[start : end + 1])
+        return json.loads(text[start : end + 1], strict=False)
 
 
 def parse_structured(text: str, schema: type[Schema]) -> Schema:
