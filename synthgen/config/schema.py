@@ -45,6 +45,7 @@ class ModelSettings(Strict):
     batch_poll_interval: float = Field(15.0, gt=0)
     batch_max_wait: float = Field(25 * 3600.0, gt=0)
     llm_judge: bool = True
+    quote_choices: bool = False
 
 
 class LoaderSettings(Strict):

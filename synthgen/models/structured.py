@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -48,7 +48,7 @@ def schema_json(schema: type[BaseModel]) -> str:
     return json.dumps(schema.model_json_schema())
 
 
-@cache
+@lru_cache(maxsize=1024)  # document modes with model.quote_choices make a schema per chunk
 def strict_schema(schema: type[BaseModel]) -> dict[str, Any]:
     """The JSON schema with additionalProperties false everywhere, as strict providers require."""
     data = schema.model_json_schema()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 from synthgen.models.client import ModelClient
 from synthgen.pipelines.budgets import ANSWER_TOKENS
@@ -12,6 +13,7 @@ from synthgen.pipelines.documents.evidence import Quote, Verdict, check_quotes
 from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.plan import DocumentMode
 from synthgen.pipelines.documents.questions import draw_of, excerpts
+from synthgen.pipelines.documents.quote_choices import offered, quote_type
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "answers"
@@ -38,6 +40,16 @@ class NumberedAnswer(Answer):
         return list(self.quotes)
 
 
+@lru_cache(maxsize=512)
+def answer_schema(numbered: bool, choices: tuple[str, ...] | None) -> type[Answer]:
+    """The answer reply schema: quotes are plain strings, or `{excerpt, text}` objects when `numbered`, chosen
+    from `choices` when given."""
+    base = NumberedAnswer if numbered else Answer
+    if not choices:
+        return base
+    return create_model(base.__name__, __base__=base, quotes=(quote_type(choices, numbered), ...))
+
+
 async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, history: list[dict[str, Any]]) -> Answer:
     """The reference answer of `item` from its chunks; `history` holds the conversation's earlier turns."""
     kind = mode.types[item.slot.type]
@@ -51,7 +63,8 @@ async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, histo
         question=item.question,
         answerable=kind.answerable,
     )
-    schema = NumberedAnswer if len(item.shown) > 1 else Answer
+    choices = offered(client, item.shown, mode.evidence, answerable=kind.answerable)
+    schema = answer_schema(len(item.shown) > 1, choices)
     return await client.structured(
         [{"role": "user", "content": prompt}],
         schema,

@@ -7,7 +7,7 @@ its persona and difficulty). Conversations: one call for the turns still to writ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field, create_model, model_validator
@@ -18,6 +18,7 @@ from synthgen.pipelines.budgets import questions_budget
 from synthgen.pipelines.documents.evidence import Quote
 from synthgen.pipelines.documents.plan import DocumentMode, Unit
 from synthgen.pipelines.documents.question_types import Slot, instructions
+from synthgen.pipelines.documents.quote_choices import offered, quote_type
 from synthgen.pipelines.prompts import render_prompt
 from synthgen.sources.base import Chunk
 
@@ -59,11 +60,16 @@ class NumberedQuestion(Question):
         return list(self.quotes)
 
 
-@cache
-def reply_schema(fields: tuple[tuple[str, str], ...], numbered: bool) -> type[BaseModel]:
+@lru_cache(maxsize=512)
+def reply_schema(
+    fields: tuple[tuple[str, str], ...], numbered: bool, choices: tuple[str, ...] | None = None
+) -> type[BaseModel]:
     """The reply schema `{"questions": [...]}` whose items carry the type's extra fields; quotes are plain
-    strings, or `{excerpt, text}` objects when `numbered` (a question over several excerpts)."""
+    strings, or `{excerpt, text}` objects when `numbered` (a question over several excerpts), chosen from
+    `choices` when given."""
     extra: dict[str, Any] = {name: (str, Field(description=description)) for name, description in fields}
+    if choices:
+        extra["quotes"] = (quote_type(choices, numbered), ...)
     base = NumberedQuestion if numbered else Question
     item = create_model(base.__name__, __base__=base, **extra) if extra else base
     return create_model("QuestionList", questions=(list[item], ...))  # type: ignore[valid-type]
@@ -106,7 +112,8 @@ async def ask_queries(
         answerable=kind.answerable,
         fields=kind.fields,
     )
-    schema = reply_schema(tuple(kind.fields.items()), len(shown) > 1)
+    choices = offered(client, shown, mode.evidence, answerable=kind.answerable)
+    schema = reply_schema(tuple(kind.fields.items()), len(shown) > 1, choices)
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
         schema,
@@ -148,7 +155,7 @@ async def ask_turns(
     )
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
-        reply_schema((), len(unit.chunks) > 1),
+        reply_schema((), len(unit.chunks) > 1, offered(client, unit.chunks, mode.evidence, answerable=True)),
         stage=STAGE,
         draw=draw_of(unit, mode, round_),
         extra_data=agent_context(unit.chunks, mode, len(slots)),
