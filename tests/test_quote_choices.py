@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from synthgen.pipelines.documents.evidence import Quote, locate
 from synthgen.pipelines.documents.quote_choices import passages
 from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl, run_cli
@@ -39,6 +40,14 @@ def test_passages_are_lines_long_ones_cut_at_sentence_ends_each_once() -> None:
     assert found[-1] == "A line of its own, kept whole." and len(found) == 9  # 8 sentences, the line once
     assert all(piece in text for piece in found)  # exact pieces of the text: found by the quote check at 1.0
     assert "# Guide" not in found and "Short." not in found  # too short to prove anything
+
+
+def test_passages_hold_no_quote_mark_or_backslash_yet_are_found_by_the_quote_check() -> None:
+    text = 'By default, all `Immediate` objects are "ref\'ed", see C:\\timers for the rest.'
+    [passage] = passages([chunk(text)], min_chars=15)
+    assert passage == "By default, all `Immediate` objects are 'ref'ed', see C:/timers for the rest."
+    # llama-cpp-python's grammar from such an enum value fails to load (and llama.cpp then crashes)
+    assert locate(Quote(excerpt=1, text=passage), [chunk(text)]).score == 1.0
 
 
 def enums(request: dict[str, Any]) -> list[list[str]]:

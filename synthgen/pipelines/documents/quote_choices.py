@@ -28,15 +28,22 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
 def passages(chunks: Sequence[Chunk], min_chars: int) -> tuple[str, ...]:
-    """The exact pieces of `chunks` a quote may be: their lines (long ones cut at sentence ends) that hold at
-    least `min_chars` characters of words, each once, in order."""
+    """The pieces of `chunks` a quote may be: their lines (long ones cut at sentence ends) that hold at least
+    `min_chars` characters of words, each once, in order, exact but for quote marks and backslashes."""
     found: dict[str, None] = {}
     for chunk in chunks:
         for line in chunk.text.splitlines():
             line = line.strip()
             pieces = _SENTENCE_END.split(line) if len(line) > LONG_LINE else [line]
-            found.update((piece, None) for piece in pieces if len(normalise(piece)) >= min_chars)
+            found.update((_grammar_safe(piece), None) for piece in pieces if len(normalise(piece)) >= min_chars)
     return tuple(found)
+
+
+def _grammar_safe(passage: str) -> str:
+    """`passage` with double quotes as single quotes and backslashes as slashes: llama-cpp-python 0.3's schema
+    to grammar conversion does not escape either inside an enum value, and its grammar then fails to load. The
+    quote check compares words (punctuation aside), so such a quote is still found at 1.0."""
+    return passage.replace('"', "'").replace("\\", "/")
 
 
 def offered(
