@@ -157,6 +157,32 @@ def test_bad_quotes_are_rejected_and_topped_up_so_counts_per_type_hold(
     assert "kept 9/12, coverage 100%" in caplog.text  # the quality figures close the log line
 
 
+def test_answers_that_only_repeat_the_question_are_rejected_and_replaced(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    answered, first_questions = model.answer, set[str]()
+
+    def note_first(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if first_round(prompt):
+            first_questions.add(questions[0]["question"])
+        return questions
+
+    def echo_once(question: str, excerpts: list[str]) -> dict[str, Any]:
+        reply = answered(question, excerpts)
+        if question in first_questions:  # each chunk's first question: answered with words of the question alone
+            return {**reply, "answer": question.split(" on ")[0]}
+        return reply
+
+    model.edit = note_first
+    model.answer = echo_once
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=2", "mode.answers=true")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert {(r["stage"], r["reason"]) for r in rejected} == {("evidence_check", "answer_repeats_question")}
+    assert len(rejected) == 3 and all(r["answer"] == "Question 0" for r in rejected)
+    assert stats_of(out)["kept_by_type"] == {"factual": 6}  # each replaced by a top-up
+    assert all(not t["ground_truth_assistant"].startswith("Question 0") for t in turns(out))
+
+
 def test_multi_hop_items_cite_at_least_two_chunks(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, create_model
 
+from synthgen.core.normalise import normalise
 from synthgen.models.client import ModelClient
 from synthgen.pipelines.budgets import ANSWER_TOKENS
 from synthgen.pipelines.documents.evidence import Quote, Verdict, check_quotes
@@ -75,9 +76,13 @@ async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, histo
 
 
 def check_answer(item: Item, reply: Answer, mode: DocumentMode) -> Verdict:
-    """An answer must say something and carry quotes found in the item's chunks (none for an unanswerable type)."""
-    if not reply.answer.strip():
+    """An answer must say something beyond the question's own words and carry quotes found in the item's chunks
+    (none for an unanswerable type)."""
+    words = normalise(reply.answer).split()
+    if not words:
         return Verdict([], "empty_answer", "the answer is empty")
+    if set(words) <= set(normalise(item.question).split()):
+        return Verdict([], "answer_repeats_question", f"the answer only repeats words of the question: {reply.answer}")
     verdict = check_quotes(
         reply.claimed(), item.shown, mode.evidence, answerable=mode.types[item.slot.type].answerable, hops=1
     )
