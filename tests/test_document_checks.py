@@ -157,6 +157,25 @@ def test_bad_quotes_are_rejected_and_topped_up_so_counts_per_type_hold(
     assert "kept 9/12, coverage 100%" in caplog.text  # the quality figures close the log line
 
 
+def test_questions_that_repeat_a_heading_or_lean_on_the_excerpt_are_rejected_and_replaced(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    def lean(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if first_round(prompt) and "Section: Moon Guide > Tides" in prompt:
+            questions[0]["question"] = "Tides"
+            questions[1]["question"] = "What does the excerpt say about spring tides?"
+        return questions
+
+    model.edit = lean
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=3")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert sorted((r["stage"], r["reason"], r["query"]) for r in rejected) == [
+        ("evidence_check", "heading_as_question", "Tides"),
+        ("evidence_check", "mentions_excerpt", "What does the excerpt say about spring tides?"),
+    ]
+    assert stats_of(out)["kept_by_type"] == {"factual": 9}  # both replaced by a top-up
+
+
 def test_answers_that_only_repeat_the_question_are_rejected_and_replaced(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ its best-matching stretch of the chunk, 0-1. It costs no model call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from synthgen.config.schema import EvidenceSettings
 from synthgen.core.normalise import normalise
 from synthgen.pipelines.documents.records import Evidence
 from synthgen.sources.base import Chunk
+
+_EXCERPT = re.compile(r"\bexcerpts?\b")  # the prompts' word for the source: a question using it leans on it
 
 
 class Quote(BaseModel):
@@ -57,13 +60,17 @@ def check_question(
     answerable: bool,
     hops: int,
 ) -> Verdict:
-    """A question must say something other than a heading of its chunks, and its quotes must check out."""
+    """A question must say something other than a heading of its chunks, make sense without the excerpt the
+    model was shown (no mention of "the excerpt", unless the source itself uses the word), and its quotes must
+    check out."""
     verdict = check_quotes(quotes, chunks, settings, answerable=answerable, hops=hops)
     key = normalise(question)
     if not key:
         return Verdict(verdict.evidence, "empty_question", "the question is empty")
     if any(key == normalise(part) for chunk in chunks for part in chunk.header_path):
         return Verdict(verdict.evidence, "heading_as_question", "the question only repeats a section heading")
+    if _EXCERPT.search(key) and not any(_EXCERPT.search(normalise(chunk.text)) for chunk in chunks):
+        return Verdict(verdict.evidence, "mentions_excerpt", "the question refers to the excerpt it was written from")
     return verdict
 
 
