@@ -74,9 +74,10 @@ def run_synthgen(args: list[str], out: Path) -> dict:
     return json.loads((out / "stats.json").read_text())
 
 
-def synthgen_rate(server: Server, corpus: Path, concurrency: int, work: Path, cache: str) -> float:
+def synthgen_rate(server: Server, corpus: Path, concurrency: int, work: Path, cache: str, *extra: str) -> float:
     stats = run_synthgen(
         [
+            *extra,
             "model=openai_compatible",
             f"model.api_base={server.url}",
             f"model.max_concurrency={concurrency}",
@@ -162,20 +163,21 @@ def main() -> None:
         work = Path(tmp)
         corpus = make_corpus(work / "corpus", options.calls)
         print(
-            "| latency | concurrency | synthgen calls/s | concurrency/latency | bare litellm calls/s "
-            "| synthgen / lower limit |"
+            "| latency | concurrency | synthgen calls/s | same, model.adaptive=false | concurrency/latency "
+            "| bare litellm calls/s | synthgen / lower limit | fixed / lower limit |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|")
         for latency in latencies:
             server = Server(latency)
             try:
                 for concurrency in concurrencies:
                     ours = synthgen_rate(server, corpus, concurrency, work, "off")
+                    fixed = synthgen_rate(server, corpus, concurrency, work, "off", "model.adaptive=false")
                     bare = bare_litellm_rate(server.url, concurrency, options.calls)
-                    ideal = concurrency / latency
+                    lower = min(concurrency / latency, bare)
                     print(
-                        f"| {latency * 1000:.0f} ms | {concurrency} | {ours:.1f} | {ideal:.1f} | {bare:.1f} | "
-                        f"{ours / min(ideal, bare):.0%} |",
+                        f"| {latency * 1000:.0f} ms | {concurrency} | {ours:.1f} | {fixed:.1f} | "
+                        f"{concurrency / latency:.1f} | {bare:.1f} | {ours / lower:.0%} | {fixed / lower:.0%} |",
                         flush=True,
                     )
             finally:
