@@ -187,7 +187,7 @@ class ModelClient:
         error: Exception,
     ) -> None:
         """Keep an unusable reply in the cache for diagnosis only, so a rerun asks the model again."""
-        if self.cache is not None and self.cache.mode != "off":
+        if self._caching() and self.cache is not None:
             self.cache.reject(self._key(messages, schema, draw, extra_data, max_tokens), str(error))
 
     def _key(
