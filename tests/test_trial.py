@@ -260,3 +260,60 @@ def test_the_judge_is_required_unless_disabled(tmp_path: Path) -> None:
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "mode.judge.enabled=false" in line and "mode.judge.model" in line
+
+
+def test_the_answered_set_is_a_valid_fair_forge_dataset(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    common = pytest.importorskip("fair_forge.schemas.common", reason="the export-check extra is not installed")
+    fake_openai.responder = scripted_assistant
+    args = base_args(fake_openai, capitals_source(tmp_path), tmp_path, "mode.judge.enabled=false")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    rows = read_jsonl(tmp_path / "run" / "datasets.jsonl")
+    assert len(rows) == 4
+    for record in rows:
+        parsed = common.Dataset.model_validate(record)
+        assert parsed.assistant_id == "openai_compatible"
+        assert all(batch.assistant for batch in parsed.conversation)
+
+
+def test_sigkill_halfway_and_a_rerun_repeat_no_finished_call(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from synthgen.models.cache import CallCache
+
+    fake_openai.responder = lambda request: Reply(content="Paris.", delay=0.3)
+    records = [
+        dataset(f"s{i}", turn(f"q{i}a", f"Question {i}a?", "Paris."), turn(f"q{i}b", f"Question {i}b?", "Paris."))
+        for i in range(6)
+    ]
+    source = write_source(tmp_path / "set.jsonl", records)
+    cache = tmp_path / "calls.sqlite"
+    args = base_args(
+        fake_openai, source, tmp_path, "mode.judge.enabled=false", "model.max_concurrency=2", f"cache.path={cache}"
+    )
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "synthgen", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while len(fake_openai.requests) < 5:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    finished = len(CallCache(cache, "use"))
+    assert 0 < finished < 12
+    first = len(fake_openai.requests)
+
+    rerun = run_cli(*args, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    assert stats["cache_hits"] == finished and stats["calls"] == len(fake_openai.requests) - first == 12 - finished
+    assert len(read_jsonl(tmp_path / "run" / "scores.jsonl")) == 12

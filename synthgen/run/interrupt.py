@@ -28,8 +28,8 @@ async def run_interruptibly(
 
     On the first signal `stop` is called (start no new call); `grace` seconds later `work` is cancelled, which
     cancels the HTTP calls still in flight (a generation of the embedded model runs on to its end in its thread).
-    A second signal exits the process at once (code 130 after SIGINT, 143 after SIGTERM). Outside the main thread (e.g. the payload handler in
-    a worker thread) signals are left alone.
+    A second signal exits the process at once (code 130 after SIGINT, 143 after SIGTERM). Outside the main thread
+    (e.g. the payload handler in a worker thread) signals are left alone.
     """
     task = asyncio.ensure_future(work)
     if threading.current_thread() is not threading.main_thread():
