@@ -317,3 +317,14 @@ def test_sigkill_halfway_and_a_rerun_repeat_no_finished_call(fake_openai: FakeOp
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())
     assert stats["cache_hits"] == finished and stats["calls"] == len(fake_openai.requests) - first == 12 - finished
     assert len(read_jsonl(tmp_path / "run" / "scores.jsonl")) == 12
+
+
+def test_the_report_shows_the_trial(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.responder = scripted_assistant
+    args = base_args(fake_openai, capitals_source(tmp_path), tmp_path, "mode.judge.enabled=false")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    page = (tmp_path / "run" / "report.html").read_text()
+    section = page.split('<section id="trial">')[1].split("</section>")[0]
+    assert "Scoring: deterministic, no judge" in section
+    assert "<td>accuracy</td><td>all items</td><td class=\"num\">0.50</td><td>[0.15, 0.85]</td>" in section
+    assert "<td>question type</td><td>out_of_scope</td>" in section

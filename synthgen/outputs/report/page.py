@@ -19,6 +19,7 @@ from synthgen.outputs.export.summary import (
 from synthgen.outputs.report.charts import quality_charts
 from synthgen.outputs.report.figures import run_colours
 from synthgen.outputs.report.items import FactView, SessionView, fact_sample, session_sample
+from synthgen.outputs.report.trial import trial_rows
 
 TEMPLATE = "report.html.j2"
 REPORT = "report.html"
@@ -53,6 +54,8 @@ class JobView:
     item_total: int
     report_link: str | None = None
     figures: dict[str, str] = field(default_factory=dict)
+    trial_scoring: str = ""
+    trial: list[list[str]] = field(default_factory=list)
 
 
 def write_report(run_dir: Path, *, sample_size: int = 50) -> Path:
@@ -109,6 +112,7 @@ def _job_view(run: Run, colour: str, overrides: str, sample_size: int, links: bo
         if isinstance(values, dict)
     ]
     own_report = run.path / REPORT
+    scoring, trial = trial_rows(run.path)
     return JobView(
         name=run.name,
         colour=colour,
@@ -126,6 +130,8 @@ def _job_view(run: Run, colour: str, overrides: str, sample_size: int, links: bo
         item_total=len(run.sessions) + len(run.facts),
         report_link=f"{run.name}/{REPORT}" if links and own_report.is_file() else None,
         figures={**cost_figures(run), **quality_figures(run)},
+        trial_scoring=scoring,
+        trial=trial,
     )
 
 
