@@ -69,8 +69,10 @@ def test_rows_show_the_code_defaults_and_options_what_they_set(page: str) -> Non
     assert _row(page, "model.alquimia.base_url").split(" | ")[2] == "required"
     local = _row(page, "local")  # the options table: what `local` changes from LiteLLMModel's defaults
     assert "`max_tokens=512`" in local and "`quote_choices=true`" in local and "`temperature=" not in local
-    assert "synthgen.models.providers.local.EmbeddedModel" in local
+    assert "| `EmbeddedModel` |" in local
+    assert "`synthgen.models.providers.local.EmbeddedModel`, used by `local`" in page
     assert _row(page, "cache.mode").split(" | ")[1] == "use \\| refresh \\| off"
+    assert "openai/&lt;served name&gt;" in _row(page, "openai_compatible")  # shown, not read as an HTML tag
     assert "`compare_models_facts`" in page  # folders without settings are listed with their options
 
 

@@ -285,7 +285,9 @@ def _short(value: Any) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for a table cell: pipes escaped, and `<...>` outside code spans shown rather than read as HTML."""
+    parts = text.replace("|", "\\|").replace("\n", " ").split("`")
+    return "`".join(part if i % 2 else part.replace("<", "&lt;").replace(">", "&gt;") for i, part in enumerate(parts))
 
 
 def _code(value: str) -> str:
@@ -360,7 +362,7 @@ def group_page(group: Group, descriptions: dict[str, str]) -> tuple[list[str], l
         "|---|---|---|---|",
     ]
     for option in group.options:
-        cells = [f"`{option.name}`", f"`{_qualified(option.cls)}`", _cell(option.comment) or "—", _cell(_sets(option))]
+        cells = [f"`{option.name}`", f"`{option.cls.__name__}`", _cell(option.comment) or "—", _cell(_sets(option))]
         lines.append(f"| {' | '.join(cells)} |")
     lines += ["", f"A value too long to show is named only: see the option's file, `conf/{group.name}/NAME.yaml`."]
     documented: list[Row] = []
