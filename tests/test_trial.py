@@ -326,5 +326,5 @@ def test_the_report_shows_the_trial(fake_openai: FakeOpenAI, tmp_path: Path) -> 
     page = (tmp_path / "run" / "report.html").read_text()
     section = page.split('<section id="trial">')[1].split("</section>")[0]
     assert "Scoring: deterministic, no judge" in section
-    assert "<td>accuracy</td><td>all items</td><td class=\"num\">0.50</td><td>[0.15, 0.85]</td>" in section
+    assert '<td>accuracy</td><td>all items</td><td class="num">0.50</td><td>[0.15, 0.85]</td>' in section
     assert "<td>question type</td><td>out_of_scope</td>" in section
