@@ -328,3 +328,36 @@ def test_the_report_shows_the_trial(fake_openai: FakeOpenAI, tmp_path: Path) -> 
     assert "Scoring: deterministic, no judge" in section
     assert '<td>accuracy</td><td>all items</td><td class="num">0.50</td><td>[0.15, 0.85]</td>' in section
     assert "<td>question type</td><td>out_of_scope</td>" in section
+
+
+def test_an_alquimia_agent_answers_in_one_session_with_the_turns_agentic_data(tmp_path: Path) -> None:
+    from tests.fake_alquimia import FakeAlquimia, Turn
+
+    agent = FakeAlquimia(lambda request: Turn(answer=f"answer to {request.body['query']}"), api_key="k-trial").start()
+    try:
+        source = write_source(
+            tmp_path / "set.jsonl",
+            [dataset("conv", turn("t1", "First?", "ref 1", persona="p"), turn("t2", "Second?", "ref 2"))],
+        )
+        result = run_cli(
+            "mode=trial",
+            f"source={source}",
+            "mode.judge.enabled=false",
+            "model=alquimia",
+            f"model.alquimia.base_url={agent.url}",
+            "model.alquimia.agent_id=agent-7",
+            "model.alquimia.channel_id=chan-3",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            cwd=tmp_path,
+            env={"ALQUIMIA_API_KEY": "k-trial"},
+        )
+        assert result.returncode == 0, result.stderr
+        infers = agent.infers()
+    finally:
+        agent.stop()
+    assert [infer.body["query"] for infer in infers] == ["First?", "Second?"]
+    assert len({infer.body["session_id"] for infer in infers}) == 1  # one session: the agent keeps the history
+    first = infers[0].body["extra_data"]
+    assert first["question_type"] == "factual" and first["persona"] == "p" and "session_id" not in first
+    [written] = read_jsonl(tmp_path / "run" / "datasets.jsonl")
+    assert [t["assistant"] for t in written["conversation"]] == ["answer to First?", "answer to Second?"]
