@@ -12,7 +12,7 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import litellm
 from litellm import CustomLLM, ModelResponse
@@ -177,7 +177,7 @@ def _stream_until_loop(llama: Llama, messages: list, kwargs: dict[str, Any]) -> 
     counted from the stream (a chunk a token; llama.cpp's own count of the tokens in its context gives the
     prompt's): a logits processor would count them exactly, at 30% of the decoding speed."""
     parts: list[str] = []
-    finish = "stop"
+    finish: Literal["stop", "length"] = "stop"
     stream = llama.create_chat_completion(messages=messages, stream=True, **kwargs)
     for chunk in cast(Iterator[dict], stream):
         choice = chunk["choices"][0]
@@ -187,8 +187,8 @@ def _stream_until_loop(llama: Llama, messages: list, kwargs: dict[str, Any]) -> 
             if looping("".join(parts[-LOOP_WINDOW:])):
                 finish = "length"
                 break
-        if choice["finish_reason"]:
-            finish = choice["finish_reason"]
+        if choice["finish_reason"] == "length":
+            finish = "length"
     cast(Generator, stream).close()
     # The context holds the prompt and every reply token but a cut-off reply's last one (never evaluated).
     prompt_tokens = llama.n_tokens - len(parts) + (finish == "length")
@@ -255,7 +255,7 @@ class _Completion:
     """A finished (or stopped) reply: its text, finish reason and token counts (one token per streamed chunk)."""
 
     content: str
-    finish_reason: str
+    finish_reason: Literal["stop", "length"]
     prompt_tokens: int
     completion_tokens: int
 
