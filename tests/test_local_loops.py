@@ -44,6 +44,11 @@ class ScriptedLlama:
         ("a" * (MIN_CHARS - 1), False),
         ("The timer. " * 3, False),  # three copies: not yet a loop
         ("| --- | --- |", False),
+        ('"Mount the H5 indoors, in a garage that stays between -10 and 45 degrees all year.", ' * 2, True),
+        (
+            '"Mount the H5 indoors, in a garage that stays between -10 and 45 degrees all year.", "Keep 30 cm free."',
+            False,
+        ),
         ("setTimeout() schedules a callback; setInterval() repeats it; setImmediate() runs it next.", False),
     ],
 )

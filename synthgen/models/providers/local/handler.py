@@ -18,7 +18,7 @@ import litellm
 from litellm import CustomLLM, ModelResponse
 
 from synthgen.core.errors import UserError
-from synthgen.models.providers.local.loops import MAX_PERIOD, MIN_CHARS, REPEATS, looping
+from synthgen.models.providers.local.loops import LOOP_CHARS, looping
 from synthgen.models.providers.local.options import LOCAL_PROVIDER, LocalModelSettings
 from synthgen.models.providers.local.weights import INSTALL_HINT, resolve_model_path
 
@@ -40,7 +40,7 @@ _PASSTHROUGH = (
 )
 # Streamed chunks (about a token each, at least a character) the loop check looks back over: enough for its
 # longest loop.
-LOOP_WINDOW = max(MIN_CHARS, REPEATS * MAX_PERIOD)
+LOOP_WINDOW = LOOP_CHARS
 _MISSING_LLAMA_CPP = f"the local model needs llama-cpp-python, which is not installed: {INSTALL_HINT}"
 _ZERO_PRICING = {
     "litellm_provider": LOCAL_PROVIDER,
@@ -151,6 +151,7 @@ def _load_llama(model_path: Path, settings: LocalModelSettings) -> Llama:
     """Load the GGUF model quietly (llama-cpp-python hides its load logs when verbose=False)."""
     try:
         from llama_cpp import Llama
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
     except ImportError:
         raise UserError(_MISSING_LLAMA_CPP) from None
     threads = settings.n_threads or default_threads()
@@ -162,6 +163,9 @@ def _load_llama(model_path: Path, settings: LocalModelSettings) -> Llama:
                 n_threads=threads,
                 n_threads_batch=threads,
                 n_batch=settings.n_batch,
+                draft_model=LlamaPromptLookupDecoding(num_pred_tokens=settings.prompt_lookup)
+                if settings.prompt_lookup
+                else None,
                 seed=settings.seed,
                 verbose=False,
             )

@@ -16,6 +16,9 @@ class LocalModelSettings(Strict):
     n_ctx: int = Field(4096, ge=512)
     n_threads: int | None = Field(None, ge=1)
     n_batch: int = Field(512, ge=1)  # prompt tokens llama.cpp evaluates per step
+    # Prompt-lookup decoding: tokens guessed at once by copying what followed the last tokens in the prompt, then
+    # checked in one step (0 = off; benchmarks/embedded_decoding.py measures it).
+    prompt_lookup: int = Field(0, ge=0)
     # llama.cpp's extra weight buffers (AMX tiles, repacked weights): they crash llama.cpp (a segfault in the first
     # decode) on a CPU that advertises AMX where the hypervisor does not give it, as on the 2-core build machine.
     extra_buffers: bool = False
