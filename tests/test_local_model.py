@@ -28,6 +28,7 @@ from synthgen.models.providers.local.handler import (
 )
 from synthgen.models.providers.local.options import LocalModelSettings
 from synthgen.models.providers.local.weights import _default_parts, assemble, resolve_model_path
+from synthgen.models.structured import text_field
 from synthgen.models.usage import Usage
 
 # ---------------------------------------------------------------- weights
@@ -259,7 +260,8 @@ def test_a_reply_cut_off_by_llama_cpp_is_drawn_again_with_new_seeds(monkeypatch:
     with pytest.raises(TruncatedReply, match="max_tokens=4"):
         asyncio.run(ModelClient(model, usage).text(ask, stage="a", max_tokens=4))
     assert [call["seed"] for call in sent] == [SETTINGS.seed + k * REDRAW_STRIDE for k in range(REDRAWS + 1)]
-    assert all(call["repeat_penalty"] == SETTINGS.repeat_penalty and call["max_tokens"] == 4 for call in sent)
+    steps = [round(SETTINGS.repeat_penalty + k * SETTINGS.redraw_penalty_step, 3) for k in range(REDRAWS + 1)]
+    assert [call["repeat_penalty"] for call in sent] == steps and all(call["max_tokens"] == 4 for call in sent)
     assert usage.stage("a").truncations == REDRAWS + 1
 
 
@@ -276,3 +278,16 @@ def test_registration_is_idempotent_and_keeps_other_providers() -> None:
         litellm.custom_provider_map = [item for item in litellm.custom_provider_map if item is not other]
     close_local_model()
     close_local_model()
+
+
+class Short(BaseModel):
+    text: str = text_field(40)
+
+
+@pytest.mark.local_model
+def test_the_grammar_holds_a_string_to_its_max_length() -> None:
+    """Asked for a long paragraph, the embedded model's grammar stops the string at its maxLength."""
+    model = EmbeddedModel(name="local", model=DEFAULT_LOCAL_MODEL, max_concurrency=1, retries=0, local=SETTINGS)
+    ask = [{"role": "user", "content": 'Reply {"text": "..."} with a 200-word paragraph about JavaScript timers.'}]
+    reply = asyncio.run(ModelClient(model, Usage()).structured(ask, Short, stage="a", max_tokens=80))
+    assert 0 < len(reply.text) <= 40

@@ -20,7 +20,7 @@ from synthgen.models.batch import BatchRequestError
 from synthgen.models.cache import CachedReply, CallCache, call_key
 from synthgen.models.dialects import Dialect, DialectNegotiator, auto_order, example_instance, response_kwargs
 from synthgen.models.pricing import CHARS_PER_TOKEN
-from synthgen.models.providers.base import LiteLLMModel, import_litellm
+from synthgen.models.providers.base import REDRAW_STRIDE, LiteLLMModel, import_litellm
 from synthgen.models.retries import retry_after_seconds, retry_delay
 from synthgen.models.structured import Schema, StructuredOutputError, parse_structured, strict_schema
 from synthgen.models.transport import DirectTransport, open_transport, response_cost
@@ -34,7 +34,6 @@ _UNCONSTRAINED = ("json_object", "prompt")
 # drawn again, at most REDRAWS times, as draw `draw + k * REDRAW_STRIDE`: a new seed and cache key, beyond any draw
 # number a plan uses.
 REDRAWS = 2
-REDRAW_STRIDE = 1 << 20
 EMBEDDING_BATCH = 256  # inputs per embedding request (OpenAI takes up to 2048)
 
 
@@ -46,8 +45,23 @@ class Completion:
     cached: bool
 
 
+def cached_prompt_tokens(usage: Any) -> int:
+    """The prompt tokens a provider read from its prompt cache: OpenAI's `prompt_tokens_details.cached_tokens`
+    (where litellm also puts Anthropic's), or Anthropic's `cache_read_input_tokens`. litellm's cost already prices
+    them at the cache-read rate."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    openai = getattr(details, "cached_tokens", None) if details is not None else None
+    anthropic = getattr(usage, "cache_read_input_tokens", None)
+    return max(int(openai or 0), int(anthropic or 0))
+
+
 class _Truncated(Exception):
-    """The reply stopped at max_tokens (finish_reason `length`)."""
+    """The reply was cut off (finish_reason `length`): at max_tokens, or `early`, before it, by a provider that
+    stops a looping reply at the loop (the embedded model)."""
+
+    def __init__(self, early: bool) -> None:
+        super().__init__()
+        self.early = early
 
 
 class TruncatedReply(StructuredOutputError):
@@ -188,8 +202,11 @@ class ModelClient:
             used = draw + redraw * REDRAW_STRIDE
             try:
                 reply = await self._complete(messages, stage, schema, used, extra_data, max_tokens)
-            except _Truncated:
-                self.stats.stage(stage).truncations += 1
+            except _Truncated as cut:
+                if cut.early:
+                    self.stats.stage(stage).loops += 1
+                else:
+                    self.stats.stage(stage).truncations += 1
             else:
                 return reply, used
         limit = self._max_tokens(max_tokens)
@@ -267,7 +284,7 @@ class ModelClient:
         )
         reply = self._account(litellm, response, stage)
         if response.choices[0].finish_reason == "length":
-            raise _Truncated
+            raise _Truncated(early=self.settings.stops_loops and reply.completion_tokens < kwargs["max_tokens"])
         if key is not None and self.cache is not None:
             self.cache.put(key, self.settings.model, reply)
         return Completion(reply, cached=False)
@@ -470,5 +487,7 @@ class ModelClient:
             completion_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
             cost_usd=self._transport.cost(litellm, self.settings.model, response),
         )
-        self.stats.stage(stage).count_call(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
+        self.stats.stage(stage).count_call(
+            reply.prompt_tokens, reply.completion_tokens, reply.cost_usd, cached_prompt_tokens(usage)
+        )
         return reply

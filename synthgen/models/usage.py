@@ -17,8 +17,10 @@ class StageStats:
     retries: int = 0
     repairs: int = 0
     truncations: int = 0  # replies cut off at max_tokens, drawn again
+    loops: int = 0  # replies stopped early because they had started repeating themselves, drawn again
     failures: int = 0
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, those the provider served from its prompt cache
     completion_tokens: int = 0
     cost_usd: float = 0.0
     max_call_seconds: float = 0.0  # the slowest model call (cache hits and waits excluded)
@@ -27,10 +29,12 @@ class StageStats:
     started: float | None = None
     finished: float | None = None
 
-    def count_call(self, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
-        """Count one model call that returned, with its tokens and cost."""
+    def count_call(self, prompt_tokens: int, completion_tokens: int, cost_usd: float, cached_tokens: int = 0) -> None:
+        """Count one model call that returned, with its tokens (`cached_tokens` of the prompt's read from the
+        provider's prompt cache) and cost."""
         self.calls += 1
         self.prompt_tokens += prompt_tokens
+        self.cached_prompt_tokens += cached_tokens
         self.completion_tokens += completion_tokens
         self.cost_usd += cost_usd
 

@@ -43,6 +43,20 @@ class RunStats(Usage):
             "kept": self.produced.get(kept, 0),
         }
 
+    def per_kept_item(self) -> dict[str, float] | None:
+        """Input, cached-input and output tokens and cost of the run divided by its kept items (None: none kept),
+        so runs of different models compare by what a kept item costs."""
+        kept = self.counts()["kept"]
+        if not kept:
+            return None
+        stages = self.stages.values()
+        return {
+            "prompt_tokens": round(sum(s.prompt_tokens for s in stages) / kept, 1),
+            "cached_prompt_tokens": round(sum(s.cached_prompt_tokens for s in stages) / kept, 1),
+            "completion_tokens": round(sum(s.completion_tokens for s in stages) / kept, 1),
+            "cost_usd": round(self.cost_usd / kept, 6),
+        }
+
     def headline(self) -> str:
         """What the final log line adds after the counts (a pipeline's quality figures); "" for nothing."""
         return ""
@@ -70,8 +84,10 @@ class RunStats(Usage):
             "calls": sum(s.calls for s in self.stages.values()),
             "cache_hits": sum(s.cache_hits for s in self.stages.values()),
             "prompt_tokens": sum(s.prompt_tokens for s in self.stages.values()),
+            "cached_prompt_tokens": sum(s.cached_prompt_tokens for s in self.stages.values()),
             "completion_tokens": sum(s.completion_tokens for s in self.stages.values()),
             "cost_usd": round(self.cost_usd, 6),
+            "per_kept_item": self.per_kept_item(),
             "wall_seconds": round(time.monotonic() - self.started, 3),
             "stages": stages,
             "counts": self.counts(),

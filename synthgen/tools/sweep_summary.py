@@ -36,11 +36,24 @@ COLUMNS = (
     "calls",
     "cache_hits",
     "prompt_tokens",
+    "cached_prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "prompt_tokens_per_kept",
+    "cached_prompt_tokens_per_kept",
+    "completion_tokens_per_kept",
+    "cost_usd_per_kept",
+    "wall_seconds",
+)
+TOTALS = (
+    "calls",
+    "cache_hits",
+    "prompt_tokens",
+    "cached_prompt_tokens",
     "completion_tokens",
     "cost_usd",
     "wall_seconds",
 )
-TOTALS = ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "cost_usd", "wall_seconds")
 QUALITY = ("coverage", "distinct_2", "similarity_mean")  # from the job's quality.json, when it wrote one
 SUCCEEDED = ("completed", "dry_run")
 
@@ -113,6 +126,7 @@ def job_row(job: Path) -> dict[str, Any]:
     stats = json.loads(stats_path.read_text(encoding="utf-8"))
     row.update({key: stats.get(key, "") for key in ("status", "error", *TOTALS)})
     row.update(stats.get("counts", {}))
+    row.update({f"{key}_per_kept": value for key, value in (stats.get("per_kept_item") or {}).items()})
     quality_path = job / "quality.json"
     if quality_path.is_file():
         quality = json.loads(quality_path.read_text(encoding="utf-8"))
@@ -138,8 +152,10 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _cell(column: str, value: Any) -> str:
-    if column in ("cost_usd", "wall_seconds") and isinstance(value, (int, float)):
-        value = f"{value:.4f}" if column == "cost_usd" else f"{value:.1f}"
+    if column in ("cost_usd", "cost_usd_per_kept", "wall_seconds") and isinstance(value, (int, float)):
+        value = (
+            f"{value:.1f}" if column == "wall_seconds" else f"{value:.4f}" if column == "cost_usd" else f"{value:.6f}"
+        )
     elif column in QUALITY and isinstance(value, (int, float)):
         value = f"{value:.2f}"
     return str(value).replace("\n", " ").replace("|", "\\|")

@@ -25,6 +25,11 @@ def import_litellm() -> Any:
     return litellm
 
 
+# A reply cut off at its limit (or stopped at a loop) is drawn again as draw `draw + k * REDRAW_STRIDE`, k = 1, 2:
+# a new seed and cache key beyond any draw number a plan uses; a provider may also change its sampling for it.
+REDRAW_STRIDE = 1 << 20
+
+
 class LiteLLMModel(ModelSettings):
     """Any model litellm reaches by its model string (`openai/gpt-4.1`, `ollama_chat/llama3.2`, ...).
 
@@ -33,6 +38,8 @@ class LiteLLMModel(ModelSettings):
 
     _request_key: str | None = PrivateAttr(None)  # never in a dump, a repr or the config
     embeds: ClassVar[bool] = True  # litellm's embedding call reaches the provider (mode.dedup.embedding_model)
+    # The provider stops a reply that starts looping (finish_reason `length` before max_tokens): counted as a loop.
+    stops_loops: ClassVar[bool] = False
 
     def with_api_key(self, key: str) -> Self:
         """A copy that sends `key` with every call: a key for one request, used instead of the environment's.

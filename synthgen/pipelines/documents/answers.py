@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, create_model
 
 from synthgen.core.normalise import normalise
 from synthgen.models.client import ModelClient
+from synthgen.models.structured import text_field
 from synthgen.pipelines.budgets import ANSWER_TOKENS
-from synthgen.pipelines.documents.evidence import Quote, Verdict, check_quotes
+from synthgen.pipelines.documents.evidence import QUOTE_CHARS, Quote, Verdict, check_quotes
 from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.plan import DocumentMode
 from synthgen.pipelines.documents.questions import draw_of, excerpts
@@ -18,13 +19,14 @@ from synthgen.pipelines.documents.quote_choices import offered, quote_type
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "answers"
+ANSWER_CHARS = 1500  # a concise reference answer: a paragraph, or a few steps
 
 
 class Answer(BaseModel):
     """What an answer call returns: the quotes first, so the answer is written from what was copied."""
 
-    quotes: list[str]
-    answer: str
+    quotes: list[Annotated[str, text_field(QUOTE_CHARS)]]
+    answer: str = text_field(ANSWER_CHARS)
 
     def claimed(self) -> list[Quote]:
         """The quotes with the excerpt each claims to come from."""

@@ -16,9 +16,11 @@ from rapidfuzz import fuzz
 
 from synthgen.config.schema import EvidenceSettings
 from synthgen.core.normalise import normalise
+from synthgen.models.structured import text_field
 from synthgen.pipelines.documents.records import Evidence
 from synthgen.sources.base import Chunk
 
+QUOTE_CHARS = 600  # a copied quote: a sentence or two (a passage offered as a choice is at most LONG_LINE=300)
 _EXCERPT = re.compile(r"\bexcerpts?\b")  # the prompts' word for the source: a question using it leans on it
 
 
@@ -26,7 +28,7 @@ class Quote(BaseModel):
     """A quote as the model gives it: the excerpt number it claims (1-based) and the text."""
 
     excerpt: int
-    text: str
+    text: str = text_field(QUOTE_CHARS)
 
 
 @dataclass(frozen=True)

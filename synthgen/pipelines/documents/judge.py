@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from synthgen.models.client import ModelClient
+from synthgen.models.structured import text_field
 from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.plan import DocumentMode
 from synthgen.pipelines.documents.questions import draw_of, excerpts
@@ -20,12 +21,13 @@ from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "judge"
 CLOSED_BOOK_STAGE = "closed_book"
+REASON_CHARS = 500  # the judge's reasoning: a few sentences
 
 
 class Judgement(BaseModel):
     """The judge's verdicts on one item (the reason first, so the model reasons before it decides)."""
 
-    reason: str
+    reason: str = text_field(REASON_CHARS)
     answerable: bool
     grounded: bool
     self_contained: bool

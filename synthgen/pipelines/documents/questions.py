@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, create_model, model_validator
 
 from synthgen.config.schema import ConversationModeSettings, Difficulty, QueriesModeSettings
 from synthgen.models.client import ModelClient
+from synthgen.models.structured import text_field
 from synthgen.pipelines.budgets import questions_budget
-from synthgen.pipelines.documents.evidence import Quote
+from synthgen.pipelines.documents.evidence import QUOTE_CHARS, Quote
 from synthgen.pipelines.documents.plan import DocumentMode, Unit
 from synthgen.pipelines.documents.question_types import Slot, instructions
 from synthgen.pipelines.documents.quote_choices import offered, quote_type
@@ -23,14 +24,16 @@ from synthgen.pipelines.prompts import render_prompt
 from synthgen.sources.base import Chunk
 
 STAGE = "questions"
+QUESTION_CHARS = 300  # a question a user would type (typically 60-150 characters)
+FIELD_CHARS = 300  # a question type's own field, e.g. `false_assumption`: a sentence
 
 
 class Question(BaseModel):
     """One question as the generator returns it, from one excerpt: the quotes first, so the question is
     written from what was copied (a plain string, as some agents reply, is a question without quotes)."""
 
-    quotes: list[str]
-    question: str
+    quotes: list[Annotated[str, text_field(QUOTE_CHARS)]]
+    question: str = text_field(QUESTION_CHARS)
     difficulty: Difficulty | None
 
     @model_validator(mode="before")
@@ -67,7 +70,7 @@ def reply_schema(
     """The reply schema `{"questions": [...]}` whose items carry the type's extra fields; quotes are plain
     strings, or `{excerpt, text}` objects when `numbered` (a question over several excerpts), chosen from
     `choices` when given."""
-    extra: dict[str, Any] = {name: (str, Field(description=description)) for name, description in fields}
+    extra: dict[str, Any] = {name: (str, text_field(FIELD_CHARS, description)) for name, description in fields}
     if choices:
         extra["quotes"] = (quote_type(choices, numbered), ...)
     base = NumberedQuestion if numbered else Question

@@ -6,18 +6,20 @@ from pydantic import BaseModel
 
 from synthgen.config.schema import FactsModeSettings, FactTemplate
 from synthgen.models.client import ModelClient
+from synthgen.models.structured import text_field
 from synthgen.pipelines.budgets import MESSAGE_TOKENS
 from synthgen.pipelines.facts.pairs import Pair
 from synthgen.pipelines.prompts import render_prompt
 
 QUESTION_STAGE = "questions"
 ANSWER_STAGE = "answers"
+MESSAGE_CHARS = 1200  # one user message: up to a paragraph of background before the question
 
 
 class QuestionVariation(BaseModel):
     """What a question-variation call returns."""
 
-    question: str
+    question: str = text_field(MESSAGE_CHARS)
 
 
 def question_prompt(mode: FactsModeSettings, template: FactTemplate, pair: Pair) -> str:

@@ -9,18 +9,20 @@ from pydantic import BaseModel
 from synthgen.config.schema import FactsValidationSettings
 from synthgen.models.client import ModelClient
 from synthgen.models.providers.base import LiteLLMModel
+from synthgen.models.structured import text_field
 from synthgen.pipelines.budgets import VERDICT_TOKENS
 from synthgen.pipelines.judges import judge_provider
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "validation"
+REASON_CHARS = 500  # the judge's reasoning: a few sentences
 
 
 class Verdict(BaseModel):
     """The judge's decision on one question or answer (the reason comes first, so the model reasons
     before it decides)."""
 
-    reason: str
+    reason: str = text_field(REASON_CHARS)
     complied: bool
 
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
-from synthgen.models.providers.base import LiteLLMModel
+from synthgen.models.providers.base import REDRAW_STRIDE, LiteLLMModel
 from synthgen.models.providers.local.options import LOCAL_PROVIDER, LocalModelSettings
 
 _HANDLER_MODULE = "synthgen.models.providers.local.handler"
@@ -18,6 +18,7 @@ class EmbeddedModel(LiteLLMModel):
 
     local: LocalModelSettings = Field(default_factory=LocalModelSettings)
     embeds: ClassVar[bool] = False
+    stops_loops: ClassVar[bool] = True
 
     @model_validator(mode="after")
     def _model_is_embedded(self) -> EmbeddedModel:
@@ -40,8 +41,11 @@ class EmbeddedModel(LiteLLMModel):
 
     def call_kwargs(self, draw: int, extra_data: dict[str, Any] | None) -> dict[str, Any]:
         """Draw N of a prompt uses seed `local.seed + N`, so draws differ and repeat exactly; the repetition
-        penalty travels with the call, so it is part of the cache key."""
-        return {"seed": self.local.seed + draw, "repeat_penalty": self.local.repeat_penalty}
+        penalty travels with the call, so it is part of the cache key. A redraw of a reply that looped (or ran to
+        its limit) raises the penalty by `local.redraw_penalty_step` each time, against what made it loop."""
+        redraw = draw // REDRAW_STRIDE
+        penalty = round(self.local.repeat_penalty + redraw * self.local.redraw_penalty_step, 3)
+        return {"seed": self.local.seed + draw, "repeat_penalty": penalty}
 
     def price(self, prompt_tokens: int, completion_tokens: int) -> float:
         """The embedded model costs nothing."""

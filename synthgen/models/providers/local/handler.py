@@ -8,13 +8,17 @@ import importlib.util
 import os
 import threading
 import time
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import litellm
 from litellm import CustomLLM, ModelResponse
 
 from synthgen.core.errors import UserError
+from synthgen.models.providers.local.loops import LOOP_CHARS, looping
 from synthgen.models.providers.local.options import LOCAL_PROVIDER, LocalModelSettings
 from synthgen.models.providers.local.weights import INSTALL_HINT, resolve_model_path
 
@@ -34,6 +38,9 @@ _PASSTHROUGH = (
     "frequency_penalty",
     "repeat_penalty",
 )
+# Streamed chunks (about a token each, at least a character) the loop check looks back over: enough for its
+# longest loop.
+LOOP_WINDOW = LOOP_CHARS
 _MISSING_LLAMA_CPP = f"the local model needs llama-cpp-python, which is not installed: {INSTALL_HINT}"
 _ZERO_PRICING = {
     "litellm_provider": LOCAL_PROVIDER,
@@ -84,7 +91,7 @@ class LocalLLM(CustomLLM):
         with self._lock:
             llama = self._loaded()
             try:
-                result = llama.create_chat_completion(messages=messages, **kwargs)
+                result = _stream_until_loop(llama, messages, kwargs)
             except ValueError as error:
                 if "exceed context window" in str(error):
                     raise litellm.ContextWindowExceededError(
@@ -93,7 +100,7 @@ class LocalLLM(CustomLLM):
                         llm_provider=LOCAL_PROVIDER,
                     ) from None
                 raise
-        return _fill_response(model_response, model, cast(dict, result))  # no stream was asked for
+        return _fill_response(model_response, model, result)
 
     def _loaded(self) -> Llama:
         """The model, loaded on first use; call with the lock held."""
@@ -144,22 +151,80 @@ def _load_llama(model_path: Path, settings: LocalModelSettings) -> Llama:
     """Load the GGUF model quietly (llama-cpp-python hides its load logs when verbose=False)."""
     try:
         from llama_cpp import Llama
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
     except ImportError:
         raise UserError(_MISSING_LLAMA_CPP) from None
-    threads = settings.n_threads or os.cpu_count() or 1
+    threads = settings.n_threads or default_threads()
     try:
-        return Llama(
-            model_path=str(model_path),
-            n_ctx=settings.n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            seed=settings.seed,
-            verbose=False,
-        )
+        with _model_params(use_extra_bufts=settings.extra_buffers):
+            return Llama(
+                model_path=str(model_path),
+                n_ctx=settings.n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=settings.n_batch,
+                draft_model=LlamaPromptLookupDecoding(num_pred_tokens=settings.prompt_lookup)
+                if settings.prompt_lookup
+                else None,
+                seed=settings.seed,
+                verbose=False,
+            )
     except ValueError as error:
         raise UserError(
             f"llama.cpp cannot load {model_path} ({error}): point model.local.path at a valid GGUF file"
         ) from None
+
+
+def _stream_until_loop(llama: Llama, messages: list, kwargs: dict[str, Any]) -> _Completion:
+    """The chat completion, streamed so a reply that starts looping is stopped at the loop (finish_reason
+    `length`, as if cut off at max_tokens, so the client draws it again) rather than at max_tokens. Tokens are
+    counted from the stream (a chunk a token; llama.cpp's own count of the tokens in its context gives the
+    prompt's): a logits processor would count them exactly, at 30% of the decoding speed."""
+    parts: list[str] = []
+    finish: Literal["stop", "length"] = "stop"
+    stream = llama.create_chat_completion(messages=messages, stream=True, **kwargs)
+    for chunk in cast(Iterator[dict], stream):
+        choice = chunk["choices"][0]
+        content = choice["delta"].get("content")
+        if content:
+            parts.append(content)
+            if looping("".join(parts[-LOOP_WINDOW:])):
+                finish = "length"
+                break
+        if choice["finish_reason"] == "length":
+            finish = "length"
+    cast(Generator, stream).close()
+    # The context holds the prompt and every reply token but a cut-off reply's last one (never evaluated).
+    prompt_tokens = llama.n_tokens - len(parts) + (finish == "length")
+    return _Completion("".join(parts), finish, max(prompt_tokens, 0), len(parts))
+
+
+@contextmanager
+def _model_params(**fields: Any) -> Iterator[None]:
+    """Load a model with these `llama_model_params` fields changed: `Llama()` takes no argument for some (e.g.
+    `use_extra_bufts`), so its defaults are wrapped while it loads (under the handler's lock: one load at a time)."""
+    import llama_cpp.llama_cpp as native
+
+    defaults = native.llama_model_default_params
+
+    def changed() -> Any:
+        params = defaults()
+        for name, value in fields.items():
+            setattr(params, name, value)
+        return params
+
+    native.llama_model_default_params = changed
+    try:
+        yield
+    finally:
+        native.llama_model_default_params = defaults
+
+
+def default_threads() -> int:
+    """Every core but one: llama.cpp's threads spin while they wait for each other, so one more thread than the
+    cores left free (the run's own work, anything else on the machine) makes decoding several times slower
+    (docs/embedded-model.md)."""
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def _llama_kwargs(model: str, optional_params: dict) -> dict[str, Any]:
@@ -189,18 +254,26 @@ def _llama_response_format(model: str, response_format: dict | None) -> dict | N
     return {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
 
 
-def _fill_response(model_response: ModelResponse, model: str, result: dict) -> ModelResponse:
-    """Copy llama.cpp's OpenAI-shaped result into litellm's response, usage included."""
-    choice = result["choices"][0]
-    model_response.choices[0].message.content = choice["message"]["content"]
-    model_response.choices[0].finish_reason = choice["finish_reason"] or "stop"
-    model_response.created = result.get("created", int(time.time()))
+@dataclass(frozen=True)
+class _Completion:
+    """A finished (or stopped) reply: its text, finish reason and token counts (one token per streamed chunk)."""
+
+    content: str
+    finish_reason: Literal["stop", "length"]
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def _fill_response(model_response: ModelResponse, model: str, result: _Completion) -> ModelResponse:
+    """Copy the reply into litellm's response, usage included."""
+    model_response.choices[0].message.content = result.content
+    model_response.choices[0].finish_reason = result.finish_reason
+    model_response.created = int(time.time())
     model_response.model = f"{LOCAL_PROVIDER}/{model}"
-    usage = result["usage"]
     model_response.usage = litellm.Usage(  # type: ignore[attr-defined]
-        prompt_tokens=usage["prompt_tokens"],
-        completion_tokens=usage["completion_tokens"],
-        total_tokens=usage["total_tokens"],
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        total_tokens=result.prompt_tokens + result.completion_tokens,
     )
     return model_response
 
