@@ -32,8 +32,15 @@ def judged_run(path: Path) -> Path:
             batch["agentic"]["checks"].append("judge")
     (path / "datasets.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     rejected = [
-        {"stage": "judge", "reason": "not_grounded", "qa_id": f"r{index}", "question_type": "factual",
-         "difficulty": "easy", "document": "guide-0.md", "query": f"judged out {index}"}
+        {
+            "stage": "judge",
+            "reason": "not_grounded",
+            "qa_id": f"r{index}",
+            "question_type": "factual",
+            "difficulty": "easy",
+            "document": "guide-0.md",
+            "query": f"judged out {index}",
+        }
         for index in range(4)
     ]
     (path / "rejected.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rejected))
@@ -60,8 +67,16 @@ def test_export_leaves_out_rejected_applies_edits_and_says_so_in_the_card(tmp_pa
     before = (run / "datasets.jsonl").read_bytes()
     store = DecisionStore(run)
     store.save("q0-0", "alice", "rejected", expected_version=0, reason="vague")
-    store.save("q0-1", "alice", "edited", expected_version=0, query="Edited question?", answer="Edited answer.",
-               original_query="Question 2 about battery 0", original_answer="Answer 2 for battery 0.")
+    store.save(
+        "q0-1",
+        "alice",
+        "edited",
+        expected_version=0,
+        query="Edited question?",
+        answer="Edited answer.",
+        original_query="Question 2 about battery 0",
+        original_answer="Answer 2 for battery 0.",
+    )
     store.save("q1-0", "alice", "accepted", expected_version=0)
     store.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -71,8 +86,9 @@ def test_export_leaves_out_rejected_applies_edits_and_says_so_in_the_card(tmp_pa
     assert "Question 1 about battery 0" not in text
     assert "Edited question?" in text and "Edited answer." in text
     assert "Question 1 about battery 1" in text  # not reviewed: kept under not_rejected
-    subprocess.run([sys.executable, "-m", "synthgen.export", str(run), "--to", "hf", "--reviewed", "accepted"],
-                   check=True, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "synthgen.export", str(run), "--to", "hf", "--reviewed", "accepted"], check=True, env=env
+    )
     card = (run / "export" / "hf" / "README.md").read_text()
     assert "--reviewed accepted" in card and "| exported | 2 |" in card and "| left out | 4 |" in card
     assert (run / "datasets.jsonl").read_bytes() == before
@@ -97,13 +113,20 @@ def test_planted_judge_and_reviewer_agreement(tmp_path: Path) -> None:
     # judge keep/human keep 5, judge keep/human reject 1, judge reject/human keep 1, both reject 3:
     # p_o = 0.8, p_e = 0.6*0.6 + 0.4*0.4 = 0.52, kappa = 0.28 / 0.48
     assert (overall.items, overall.both_keep, overall.first_only, overall.second_only, overall.both_reject) == (
-        10, 5, 1, 1, 3)
+        10,
+        5,
+        1,
+        1,
+        3,
+    )
     assert overall.raw == 0.8 and overall.kappa == pytest.approx(0.5833, abs=1e-4)
     assert view.reasons == {"vague": 4}
     pair = view.between_reviewers[0]
     assert pair.group == "alice vs bob" and pair.items == 4 and pair.raw == 0.75 and pair.kappa == 0.5
     assert {rate.group: (rate.reviewed, rate.kept) for rate in view.by_document} == {
-        "guide-0.md": (7, 4), "guide-1.md": (3, 2)}
+        "guide-0.md": (7, 4),
+        "guide-1.md": (3, 2),
+    }
 
 
 def test_label_studio_round_trip_on_its_export_format(tmp_path: Path) -> None:
@@ -116,21 +139,73 @@ def test_label_studio_round_trip_on_its_export_format(tmp_path: Path) -> None:
     assert all(f"${key}" in LABEL_CONFIG for key in ("question", "answer", "context"))
     # Label Studio's JSON export: the task with its data, annotations[].result[] regions, completed_by an id
     exported = [
-        {"id": 1, "data": tasks[0]["data"], "annotations": [{
-            "id": 1001, "completed_by": 10, "was_cancelled": False, "result": [
-                {"from_name": "verdict", "to_name": "question", "type": "choices", "value": {"choices": ["reject"]}},
-                {"from_name": "reason", "to_name": "question", "type": "choices",
-                 "value": {"choices": ["not self-contained"]}},
-                {"from_name": "note", "to_name": "question", "type": "textarea", "value": {"text": ["which guide?"]}},
-            ]}]},
-        {"id": 2, "data": tasks[1]["data"], "annotations": [{
-            "id": 1002, "completed_by": {"id": 3, "email": "ana@example.org"}, "result": [
-                {"from_name": "verdict", "to_name": "question", "type": "choices", "value": {"choices": ["accept"]}},
-                {"from_name": "edited_answer", "to_name": "answer", "type": "textarea",
-                 "value": {"text": ["Charge it to 80 percent."]}},
-            ]}]},
-        {"id": 3, "data": tasks[2]["data"], "annotations": [{"id": 1003, "completed_by": 10, "was_cancelled": True,
-            "result": [{"from_name": "verdict", "type": "choices", "value": {"choices": ["accept"]}}]}]},
+        {
+            "id": 1,
+            "data": tasks[0]["data"],
+            "annotations": [
+                {
+                    "id": 1001,
+                    "completed_by": 10,
+                    "was_cancelled": False,
+                    "result": [
+                        {
+                            "from_name": "verdict",
+                            "to_name": "question",
+                            "type": "choices",
+                            "value": {"choices": ["reject"]},
+                        },
+                        {
+                            "from_name": "reason",
+                            "to_name": "question",
+                            "type": "choices",
+                            "value": {"choices": ["not self-contained"]},
+                        },
+                        {
+                            "from_name": "note",
+                            "to_name": "question",
+                            "type": "textarea",
+                            "value": {"text": ["which guide?"]},
+                        },
+                    ],
+                }
+            ],
+        },
+        {
+            "id": 2,
+            "data": tasks[1]["data"],
+            "annotations": [
+                {
+                    "id": 1002,
+                    "completed_by": {"id": 3, "email": "ana@example.org"},
+                    "result": [
+                        {
+                            "from_name": "verdict",
+                            "to_name": "question",
+                            "type": "choices",
+                            "value": {"choices": ["accept"]},
+                        },
+                        {
+                            "from_name": "edited_answer",
+                            "to_name": "answer",
+                            "type": "textarea",
+                            "value": {"text": ["Charge it to 80 percent."]},
+                        },
+                    ],
+                }
+            ],
+        },
+        {
+            "id": 3,
+            "data": tasks[2]["data"],
+            "annotations": [
+                {
+                    "id": 1003,
+                    "completed_by": 10,
+                    "was_cancelled": True,
+                    "result": [{"from_name": "verdict", "type": "choices", "value": {"choices": ["accept"]}}],
+                }
+            ],
+        },
     ]
     export_file = tmp_path / "export.json"
     export_file.write_text(json.dumps(exported))
@@ -138,7 +213,10 @@ def test_label_studio_round_trip_on_its_export_format(tmp_path: Path) -> None:
     first, second = load_decisions(run, "label-studio-10")["q0-0"], load_decisions(run, "ana@example.org")["q0-1"]
     assert (first.verdict, first.reason, first.note) == ("rejected", "not_self_contained", "which guide?")
     assert (second.verdict, second.answer, second.original_answer) == (
-        "edited", "Charge it to 80 percent.", "Answer 2 for battery 0.")
+        "edited",
+        "Charge it to 80 percent.",
+        "Answer 2 for battery 0.",
+    )
     assert "q0-2" not in load_decisions(run)
 
 
@@ -164,7 +242,28 @@ def test_token_traversal_and_hostile_text(tmp_path: Path) -> None:
 def test_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "synthgen.review", str(tmp_path)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "no synthgen run output" in result.stderr
+
+
+def test_report_and_review_json_show_the_human_view(tmp_path: Path) -> None:
+    from synthgen.outputs.report.page import write_report
+
+    run = judged_run(tmp_path / "run")
+    store = DecisionStore(run)
+    store.save("q0-0", "alice", "accepted", expected_version=0)
+    store.save("r0", "alice", "rejected", expected_version=0, reason="wrong_answer")
+    store.save("q0-1", "alice", "rejected", expected_version=0, reason="duplicate")
+    store.close()
+    html = write_report(run).read_text()
+    assert "Human review" in html and "Judge vs human" in html and "wrong_answer 1" in html
+    assert "Question 2 about battery 0" in html  # the report still shows rejected items
+    data = json.loads((run / "review.json").read_text())
+    overall = next(row for row in data["judge"] if row["group"] == "all")
+    assert (overall["items"], overall["both_keep"], overall["first_only"], overall["both_reject"]) == (3, 1, 1, 1)
+    assert overall["kappa"] == pytest.approx(0.4, abs=1e-4)  # p_o 2/3, p_e 4/9
+    assert data["by_type"] and data["reasons"] == {"wrong_answer": 1, "duplicate": 1}

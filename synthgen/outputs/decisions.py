@@ -101,7 +101,7 @@ class DecisionStore:
 
     def all(self, reviewer: str | None = None) -> list[Decision]:
         """Every stored decision (of `reviewer`, if given), oldest save first."""
-        sql, args = "SELECT * FROM decisions", ()
+        sql, args = "SELECT * FROM decisions", tuple[str, ...]()
         if reviewer is not None:
             sql, args = sql + " WHERE reviewer = ?", (reviewer,)
         rows = self._connection.execute(sql + " ORDER BY updated_at, qa_id", args).fetchall()
@@ -213,4 +213,4 @@ def load_decisions(run_dir: Path, reviewer: str | None = None) -> dict[str, Deci
 
 
 def _decision(row: sqlite3.Row) -> Decision:
-    return Decision(**{key: row[key] for key in row.keys()})
+    return Decision(**{key: row[key] for key in row.keys()})  # noqa: SIM118  (iterating a Row gives values)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from synthgen.core.command_line import OneLineParser
 from synthgen.core.errors import UserError
-from synthgen.review.items import load_review
+from synthgen.review.items import ReviewRun, load_review
 from synthgen.review.label_studio import import_annotations, write_tasks
 
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     return _serve(runs, reviewer, args.host, args.port, args.open)
 
 
-def _serve(runs: list, reviewer: str, host: str, port: int, open_browser: bool) -> int:  # type: ignore[type-arg]
+def _serve(runs: list[ReviewRun], reviewer: str, host: str, port: int, open_browser: bool) -> int:
     import uvicorn
 
     from synthgen.review.app import create_app

@@ -16,7 +16,8 @@ from synthgen.core.errors import UserError
 from synthgen.outputs.decisions import REASON_LABELS, REASONS, StaleDecision
 from synthgen.review.items import ReviewRun, recheck
 
-LABEL_CONFIG = """<View>
+LABEL_CONFIG = (
+    """<View>
   <Header value="$question_type · $difficulty · $document"/>
   <Text name="question" value="$question"/>
   <Text name="answer" value="$answer"/>
@@ -26,12 +27,15 @@ LABEL_CONFIG = """<View>
     <Choice value="reject"/>
   </Choices>
   <Choices name="reason" toName="question" choice="single">
-""" + "".join(f'    <Choice value="{REASON_LABELS[reason]}"/>\n' for reason in REASONS) + """  </Choices>
+"""
+    + "".join(f'    <Choice value="{REASON_LABELS[reason]}"/>\n' for reason in REASONS)
+    + """  </Choices>
   <TextArea name="note" toName="question" rows="2"/>
   <TextArea name="edited_question" toName="question" rows="2" maxSubmissions="1"/>
   <TextArea name="edited_answer" toName="answer" rows="3" maxSubmissions="1"/>
 </View>
 """
+)
 REASON_OF_LABEL = {label: reason for reason, label in REASON_LABELS.items()}
 
 
@@ -93,13 +97,16 @@ def import_annotations(runs: list[ReviewRun], path: Path, default_reviewer: str)
                 verdict, extra = "rejected", {"reason": reason}
             elif edited_query or edited_answer:
                 query = edited_query or item.query
-                verdict, extra = "edited", {
-                    "query": query,
-                    "answer": edited_answer or item.answer,
-                    "original_query": item.query,
-                    "original_answer": item.answer,
-                    "edit_check": recheck(item, query, run.evidence),
-                }
+                verdict, extra = (
+                    "edited",
+                    {
+                        "query": query,
+                        "answer": edited_answer or item.answer,
+                        "original_query": item.query,
+                        "original_answer": item.answer,
+                        "edit_check": recheck(item, query, run.evidence),
+                    },
+                )
             else:
                 verdict, extra = "accepted", {}
             try:
