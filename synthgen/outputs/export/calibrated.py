@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl, write_jsonl
+from synthgen.outputs.decisions import STORE
 
 FLAGS = ("suspect", "trivial")
 KEPT_FILES = ("stats.json", "quality.json")
@@ -45,6 +48,9 @@ def calibrated_run(run_dir: Path, calibration: Path, flags: list[str], out: Path
     for name in KEPT_FILES:
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, out / name)
+    if (run_dir / STORE).is_file():  # the review decisions go along (sqlite's backup also takes the WAL's pages)
+        with closing(sqlite3.connect(run_dir / STORE)) as source, closing(sqlite3.connect(out / STORE)) as copy:
+            source.backup(copy)
     if (run_dir / ".hydra").is_dir():
         shutil.copytree(run_dir / ".hydra", out / ".hydra", dirs_exist_ok=True)
     (out / "calibration.json").write_text(

@@ -1,15 +1,17 @@
 """Export a finished run, or every run of a sweep together, to the formats other tools read.
 
 Usage:
-    python -m synthgen.export RUN_DIR --to FORMAT [--to FORMAT ...] [--out DIR] [--drop suspect,trivial
-        --calibration SWEEP_DIR/calibration.jsonl]
+    python -m synthgen.export RUN_DIR --to FORMAT [--to FORMAT ...] [--out DIR] [--reviewed CHOICE]
+        [--drop suspect,trivial --calibration SWEEP_DIR/calibration.jsonl]
 
 RUN_DIR is a run directory (holding datasets.jsonl or records.jsonl) or a directory above several runs, such
 as a Hydra multirun sweep: its runs are exported together. FORMAT is an option of conf/export/ (alpaca,
 deepeval, hf, openai, ragas, sharegpt, text) or the path of a YAML file in the same form (`_target_` plus
 options). Each format is written to RUN_DIR/export/FORMAT/, or to DIR/FORMAT/ with --out. With --drop, the items a
 sweep of trials flagged (calibration.jsonl) are left out: the calibrated subset is written to (DIR or
-RUN_DIR/export)/calibrated/ and the formats are made from it.
+RUN_DIR/export)/calibrated/ and the formats are made from it, honouring the run's review decisions. --reviewed
+picks the reviewed items (`python -m synthgen.review`): accepted, not_rejected (the default once a decision
+exists) or all.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from synthgen.core.paths import CONF_DIR
 from synthgen.outputs.export import Exporter, build_exporter, export_run
 from synthgen.outputs.export.calibrated import calibrated_run, parse_flags
 from synthgen.outputs.export.run_files import load_yaml
+from synthgen.outputs.reviewed import REVIEWED_CHOICES
 
 EXPORT_CONF_DIR = CONF_DIR / "export"
 
@@ -71,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="the calibration.jsonl of a sweep of trials over this set (default: RUN_DIR/calibration.jsonl)",
     )
+    parser.add_argument(
+        "--reviewed",
+        choices=REVIEWED_CHOICES,
+        default=None,
+        help="which reviewed items to export (default: not_rejected once any decision exists, else all)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="synthgen.export: note: %(message)s", level=logging.WARNING, stream=sys.stderr)
     try:
@@ -82,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             run_dir, dropped = calibrated_run(args.run_dir, calibration, parse_flags(args.drop), base / "calibrated")
             out = base
             print(f"{run_dir / 'datasets.jsonl'} ({dropped} flagged items dropped)")
-        written = export_run(run_dir, exporters, out)
+        written = export_run(run_dir, exporters, out, args.reviewed)
     except UserError as error:
         return parser.fail(error)
     for path in written:
