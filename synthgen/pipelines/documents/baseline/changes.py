@@ -1,0 +1,75 @@
+"""changes.json and chunks.jsonl: what an update run kept, retired and added, per document, from the written files.
+
+Computed from files (the baseline's datasets.jsonl and chunks.jsonl, the run's datasets.jsonl, retired.jsonl and
+chunks.jsonl), so a merge of shards computes it the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from synthgen.core.jsonl import read_jsonl, write_json, write_jsonl
+from synthgen.outputs.changes import CHANGES, CHUNKS, RETIRED, ChunkRecord, DocumentChanges, RetiredItem, RunChanges
+from synthgen.pipelines.documents.baseline.chunks import diff_chunks
+from synthgen.pipelines.documents.baseline.old_run import read_old_run
+from synthgen.sources.base import Chunk
+
+
+def write_chunks(run_dir: Path, chunks: Iterable[Chunk]) -> None:
+    """chunks.jsonl: the chunks the job generated from, so the run can be the baseline of a later update."""
+    rows = [
+        ChunkRecord(id=c.id, document=c.document, header_path=list(c.header_path), index=c.index, text=c.text)
+        for c in chunks
+    ]
+    write_jsonl(run_dir / CHUNKS, [row.model_dump() for row in rows])
+
+
+def write_changes(run_dir: Path, baseline: Path, rejected_in_review: set[str] | None = None) -> RunChanges:
+    """Compare the run in `run_dir` with `baseline` and write changes.json; `rejected_in_review`: the kept qa_ids
+    a reviewer had rejected."""
+    old = read_old_run(baseline)
+    old_ids = {turn.qa_id for turn in old.turns}
+    turns = [turn for row in read_jsonl(run_dir / "datasets.jsonl", missing_ok=True) for turn in row["conversation"]]
+    retired = [RetiredItem.model_validate(row) for row in read_jsonl(run_dir / RETIRED, missing_ok=True)]
+    documents: dict[str, DocumentChanges] = {}
+
+    def entry(name: str) -> DocumentChanges:
+        return documents.setdefault(name, DocumentChanges(document=name))
+
+    kept = 0
+    for turn in turns:
+        document = entry(turn["agentic"]["document"])
+        if turn["qa_id"] in old_ids:
+            document.kept += 1
+            kept += 1
+        else:
+            document.new += 1
+    for item in retired:
+        entry(item.document).retired += 1
+    new_chunks = [ChunkRecord.model_validate(row) for row in read_jsonl(run_dir / CHUNKS, missing_ok=True)]
+    if old.chunks is None:
+        for document in documents.values():
+            document.chunks_added = document.chunks_changed = document.chunks_moved = None
+            document.chunks_unchanged = document.chunks_removed = None
+    else:
+        diff = diff_chunks(old.chunks, new_chunks)
+        for chunk in new_chunks:
+            document = entry(chunk.document)
+            field = f"chunks_{diff.new[chunk.id].status}"
+            setattr(document, field, (getattr(document, field) or 0) + 1)
+        for record in diff.removed:
+            document = entry(record.document)
+            document.chunks_removed = (document.chunks_removed or 0) + 1
+    changes = RunChanges(
+        baseline=str(baseline),
+        kept=kept,
+        retired=len(retired),
+        new=len(turns) - kept,
+        kept_rejected_in_review=len(rejected_in_review or set()),
+        retired_by_reason=dict(Counter(item.reason for item in retired)),
+        documents=[documents[name] for name in sorted(documents)],
+    )
+    write_json(run_dir / CHANGES, changes.model_dump(mode="json"))
+    return changes

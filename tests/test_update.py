@@ -1,0 +1,178 @@
+"""Update runs (`baseline=OLD_RUN`): a document set edited in every way that matters, item by item, end to end over
+the real Hydra compose and litellm path against the scripted fake server (tests.fake_documents.DocumentModel)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from synthgen.core.paths import CONF_DIR
+from synthgen.run.runner import run_job
+from tests.cli import read_jsonl
+from tests.fake_documents import DocumentModel
+from tests.fake_openai import FakeOpenAI, excerpts_of
+
+CHARGING = (
+    "## Charging\n\nCharge the battery to eighty percent for the longest service life of its cells.\n"
+    "Never leave the charger connected overnight in a hot room.\n"
+)
+CHARGING_EDITED = CHARGING.replace("eighty percent for the longest", "ninety percent, never more, for a long")
+STORAGE = (
+    "## Storage\n\nStore the battery in a dry place between ten and twenty five degrees Celsius.\n"
+    "Check the charge levle of a stored battery once every three months.\n"
+)
+STORAGE_FIXED = STORAGE.replace("levle", "level")  # a typo outside the quoted (longest) line
+CLEANING = (
+    "## Cleaning\n\nWipe the contacts with a dry cotton cloth before you connect a new battery pack.\n"
+    "Do not use water or solvents on the contacts.\n"
+)
+RECYCLING = (
+    "## Recycling\n\nTake spent batteries to a recycling point, never to the household waste bins.\n"
+    "Tape over the terminals of a spent battery.\n"
+)
+TRANSPORT = (
+    "## Transport\n\nCarry a spare battery in its original case, with the terminals covered by the lid.\n"
+    "Airlines limit the capacity of batteries in hand luggage.\n"
+)
+WARRANTY = (
+    "# FAQ\n\n## Warranty\n\nThe warranty covers manufacturing defects for two full years from the date of purchase.\n"
+    "Keep the receipt as proof of purchase.\n"
+)
+
+
+def write_docs(root: Path, files: dict[str, str]) -> Path:
+    if root.exists():
+        for old in root.iterdir():
+            old.unlink()
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def version_one(root: Path) -> Path:
+    return write_docs(
+        root, {"guide.md": "# Battery guide\n\n" + CHARGING + STORAGE + CLEANING + RECYCLING, "faq.md": WARRANTY}
+    )
+
+
+def version_two(root: Path) -> Path:
+    """Every edit at once: a quoted sentence changed (charging), a section deleted (recycling), one added
+    (transport), one moved (cleaning, now before storage), a typo fixed outside any quote (storage), a file
+    renamed (faq.md to warranty.md)."""
+    guide = "# Battery guide\n\n" + CHARGING_EDITED + CLEANING + STORAGE_FIXED + TRANSPORT
+    return write_docs(root, {"guide.md": guide, "warranty.md": WARRANTY})
+
+
+@pytest.fixture
+def model(fake_openai: FakeOpenAI) -> DocumentModel:
+    scripted = DocumentModel()
+    fake_openai.responder = scripted
+    return scripted
+
+
+def run(server: FakeOpenAI, docs: Path, out: Path, *extra: str) -> int:
+    overrides = [
+        "model=openai_compatible",
+        f"model.api_base={server.url}",
+        "model.retries=0",
+        f"source={docs}",
+        "loader.min_chunk_size=50",
+        "~mode.question_types",
+        "+mode.question_types={factual:1}",
+        "mode.num_queries_per_chunk=2",
+        "mode.answers=true",
+        *extra,
+    ]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    return run_job(cfg, out)
+
+
+def turns(out: Path) -> list[dict[str, Any]]:
+    return [turn for dataset in read_jsonl(out / "datasets.jsonl") for turn in dataset["conversation"]]
+
+
+def by_section(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["agentic"]["header_path"].split(" > ")[-1], []).append(row)
+    return grouped
+
+
+def chunk_texts(out: Path) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in read_jsonl(out / "chunks.jsonl")}
+
+
+def test_an_update_keeps_what_holds_retires_what_does_not_and_covers_what_is_new(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    docs = version_one(tmp_path / "docs")
+    assert run(fake_openai, docs, tmp_path / "v1") == 0
+    old = by_section(turns(tmp_path / "v1"))
+    assert {name: len(items) for name, items in old.items()} == dict.fromkeys(
+        ["Charging", "Storage", "Cleaning", "Recycling", "Warranty"], 2
+    )
+    version_two(docs)
+    before = len(fake_openai.requests)
+    assert run(fake_openai, docs, tmp_path / "v2", f"baseline={tmp_path / 'v1'}") == 0
+    out = tmp_path / "v2"
+    new = by_section(turns(out))
+    chunks = chunk_texts(out)
+
+    # kept: the moved section, the section with a typo fixed outside its quote, the renamed file
+    for section, document in (("Cleaning", "guide.md"), ("Storage", "guide.md"), ("Warranty", "warranty.md")):
+        assert [t["qa_id"] for t in new[section]] == [t["qa_id"] for t in old[section]]
+        for kept, was in zip(new[section], old[section]):
+            assert (kept["query"], kept["ground_truth_assistant"]) == (was["query"], was["ground_truth_assistant"])
+            agentic = kept["agentic"]
+            assert agentic["document"] == document and chunks[agentic["chunk_id"]]["header_path"][-1] == section
+            assert agentic["source_chunks"] == [agentic["chunk_id"]]
+            for evidence in agentic["evidence"] + agentic["answer_evidence"]:
+                assert evidence["chunk_id"] == agentic["chunk_id"] and evidence["score"] == 1.0
+                assert evidence["quote"] in chunks[agentic["chunk_id"]]["text"]
+            assert agentic["checks"][-1] == "baseline_evidence_check"
+    assert new["Cleaning"][0]["agentic"]["chunk_index"] == 1 != old["Cleaning"][0]["agentic"]["chunk_index"]
+    # retired, with their reason and passages: the changed quote (old and new text), the deleted section
+    retired = {row["qa_id"]: row for row in read_jsonl(out / "retired.jsonl")}
+    assert set(retired) == {t["qa_id"] for t in old["Charging"] + old["Recycling"]}
+    for turn in old["Charging"]:
+        [passage] = retired[turn["qa_id"]]["passages"]
+        assert retired[turn["qa_id"]]["reason"] == "evidence_changed"
+        assert passage["old"] == turn["agentic"]["evidence"][0]["quote"]
+        assert passage["new"] == "Charge the battery to ninety percent, never more, for a long service life of its cells."
+    for turn in old["Recycling"]:
+        assert retired[turn["qa_id"]]["reason"] == "evidence_removed"
+        assert retired[turn["qa_id"]]["passages"][0]["new"] is None
+    # new: the changed and the added sections get new items, as many as the config asks for
+    old_ids = {t["qa_id"] for items in old.values() for t in items}
+    assert {name: len(items) for name, items in new.items()} == dict.fromkeys(
+        ["Charging", "Cleaning", "Storage", "Transport", "Warranty"], 2
+    )
+    for section in ("Charging", "Transport"):
+        assert not {t["qa_id"] for t in new[section]} & old_ids
+    quality = json.loads((out / "quality.json").read_text())
+    assert (quality["kept"], quality["requested"], quality["coverage"]) == (10, 10, 1.0)
+
+    # the model was asked only about the changed and the added sections: one question call and two answers each
+    calls = [request["messages"][-1]["content"] for request in fake_openai.requests[before:]]
+    assert len(calls) == 6
+    asked = Counter(name for call in calls for excerpt in excerpts_of(call) for name in new if f"## {name}" in excerpt)
+    assert asked == {"Charging": 3, "Transport": 3}
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["calls"] == 6 and stats["produced"]["queries"] == 10
+
+    changes = json.loads((out / "changes.json").read_text())
+    assert (changes["kept"], changes["retired"], changes["new"]) == (6, 4, 4)
+    assert changes["retired_by_reason"] == {"evidence_changed": 2, "evidence_removed": 2}
+    guide, warranty = changes["documents"]
+    assert guide == {
+        "document": "guide.md", "kept": 4, "retired": 4, "new": 4, "chunks_added": 1, "chunks_changed": 2,
+        "chunks_moved": 0, "chunks_unchanged": 1, "chunks_removed": 1,
+    }  # fmt: skip
+    assert (warranty["document"], warranty["kept"], warranty["chunks_moved"]) == ("warranty.md", 2, 1)
