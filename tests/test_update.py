@@ -13,9 +13,10 @@ from hydra import compose, initialize_config_dir
 
 from synthgen.core.paths import CONF_DIR
 from synthgen.run.runner import run_job
-from tests.cli import read_jsonl
+from tests.cli import read_jsonl, run_cli, run_module
 from tests.fake_documents import DocumentModel
 from tests.fake_openai import FakeOpenAI, excerpts_of
+from tests.test_cli import fake_args
 
 CHARGING = (
     "## Charging\n\nCharge the battery to eighty percent for the longest service life of its cells.\n"
@@ -85,8 +86,8 @@ def run(server: FakeOpenAI, docs: Path, out: Path, *extra: str) -> int:
         "loader.min_chunk_size=50",
         "~mode.question_types",
         "+mode.question_types={factual:1}",
-        "mode.num_queries_per_chunk=2",
         "mode.answers=true",
+        *([] if "mode=conversation" in extra else ["mode.num_queries_per_chunk=2"]),
         *extra,
     ]
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -176,3 +177,86 @@ def test_an_update_keeps_what_holds_retires_what_does_not_and_covers_what_is_new
         "chunks_moved": 0, "chunks_unchanged": 1, "chunks_removed": 1,
     }  # fmt: skip
     assert (warranty["document"], warranty["kept"], warranty["chunks_moved"]) == ("warranty.md", 2, 1)
+
+
+def test_a_sharded_update_merges_into_the_unsharded_update(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.responder = DocumentModel()
+    docs = version_one(tmp_path / "docs")
+    common = [
+        *("~mode.question_types", "+mode.question_types={factual:1}", "mode.num_queries_per_chunk=2"),
+        *("mode.answers=true", "cache.mode=off"),
+    ]
+    v1 = tmp_path / "v1"
+    assert run_cli(*fake_args(fake_openai, docs, v1, *common), cwd=tmp_path).returncode == 0
+    version_two(docs)
+    whole = tmp_path / "whole"
+    update = [*common, f"baseline={v1}"]
+    result = run_cli(*fake_args(fake_openai, docs, whole, *update), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    calls = len(fake_openai.requests)
+    sweep = tmp_path / "sweep"
+    result = run_cli(
+        "-m", *fake_args(fake_openai, docs, tmp_path / "unused", *update), "shard.count=2", "shard.index=0,1",
+        f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(fake_openai.requests) - calls == 6  # the shards together asked what the unsharded update asked
+    merged = run_module("synthgen.merge_shards", str(sweep), "--out", str(tmp_path / "merged"), cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    for name in ("datasets.jsonl", "retired.jsonl", "chunks.jsonl"):
+        assert read_jsonl(tmp_path / "merged" / name) == read_jsonl(whole / name), name
+    changes = [json.loads((path / "changes.json").read_text()) for path in (tmp_path / "merged", whole)]
+    assert changes[0] == changes[1] and changes[0]["kept"] == 6
+    # the merged directory is itself a baseline: nothing changed, nothing is asked
+    again = tmp_path / "again"
+    result = run_cli(*fake_args(fake_openai, docs, again, *common, f"baseline={tmp_path / 'merged'}"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(fake_openai.requests) - calls == 6
+    assert [t["qa_id"] for t in turns(again)] == [t["qa_id"] for t in turns(whole)]
+    assert json.loads((again / "changes.json").read_text())["new"] == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.model=openai/another-model"], "model.model 'openai/fake-model' → 'openai/another-model'"),
+        (["+mode.question_types.reasoning=1"], "mode.question_types {'factual': 1.0} → {'factual': 0.5, 'reasoning': 0.5}"),
+        (["mode.answers=false"], "mode.answers True → False"),
+        (["mode=conversation"], "mode.kind 'queries' → 'conversation'"),
+    ],
+)
+def test_a_baseline_made_another_way_is_refused_in_one_line(
+    fake_openai: FakeOpenAI,
+    model: DocumentModel,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    overrides: list[str],
+    message: str,
+) -> None:
+    docs = version_one(tmp_path / "docs")
+    assert run(fake_openai, docs, tmp_path / "v1", "model.model=openai/fake-model") == 0
+    capsys.readouterr()
+    calls = len(fake_openai.requests)
+    out = tmp_path / "v2"
+    assert run(fake_openai, docs, out, "model.model=openai/fake-model", f"baseline={tmp_path / 'v1'}", *overrides) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"synthgen: error: baseline={tmp_path / 'v1'} was made with another ") and message in line
+    assert "(fix: set these as the baseline had them, or drop baseline= to generate a new set)" in line
+    assert len(fake_openai.requests) == calls and not out.exists()  # refused before any call or any file
+
+
+def test_a_missing_or_foreign_baseline_is_one_line(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = version_one(tmp_path / "docs")
+    assert run(fake_openai, docs, tmp_path / "v2", f"baseline={tmp_path / 'nowhere'}") == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"synthgen: error: baseline={tmp_path / 'nowhere'}: no such directory "
+        "(fix: set baseline= to the directory of a finished document run)"
+    )
+    (tmp_path / "empty").mkdir()
+    assert run(fake_openai, docs, tmp_path / "v3", f"baseline={tmp_path / 'empty'}") == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith("holds no datasets.jsonl (fix: set baseline= to the directory of a finished document run)")
+    assert not fake_openai.requests

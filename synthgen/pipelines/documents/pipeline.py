@@ -31,7 +31,7 @@ from synthgen.outputs.changes import RETIRED
 from synthgen.pipelines.documents.answers import STAGE as ANSWER_STAGE
 from synthgen.pipelines.documents.answers import answer_item, check_answer
 from synthgen.pipelines.documents.baseline import UpdatePlan, plan_update
-from synthgen.pipelines.documents.baseline.changes import write_changes, write_chunks
+from synthgen.pipelines.documents.baseline.changes import merge_update_shards, write_changes, write_chunks
 from synthgen.pipelines.documents.dedup import EMBEDDING_STAGE, RunDuplicates, embedding_provider
 from synthgen.pipelines.documents.estimate import estimate_documents
 from synthgen.pipelines.documents.evidence import check_question
@@ -106,6 +106,7 @@ class DocumentPipeline:
         settings = validate_settings(to_plain(config))
         plan = DocumentPlan(plan_job(settings), isinstance(settings.mode, ConversationModeSettings))
         merge_dataset_shards(runs, out, stats, plan)
+        merge_update_shards(runs, out, to_plain(config), settings.baseline)
 
     def estimate(self, plan: DocumentPlan) -> list[StagePlan]:
         """The calls `run` would make, with estimated tokens and cost."""

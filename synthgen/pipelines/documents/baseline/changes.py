@@ -6,14 +6,18 @@ chunks.jsonl), so a merge of shards computes it the same way.
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from synthgen.core.jsonl import read_jsonl, write_json, write_jsonl
 from synthgen.outputs.changes import CHANGES, CHUNKS, RETIRED, ChunkRecord, DocumentChanges, RetiredItem, RunChanges
 from synthgen.pipelines.documents.baseline.chunks import diff_chunks
-from synthgen.pipelines.documents.baseline.old_run import read_old_run
+from synthgen.pipelines.documents.baseline.old_run import FINGERPRINT, read_old_run
+from synthgen.run.directory import output_settings
 from synthgen.sources.base import Chunk
 
 
@@ -24,6 +28,19 @@ def write_chunks(run_dir: Path, chunks: Iterable[Chunk]) -> None:
         for c in chunks
     ]
     write_jsonl(run_dir / CHUNKS, [row.model_dump() for row in rows])
+
+
+def merge_update_shards(runs: list[Path], out: Path, config: dict[str, Any], baseline: str | None) -> None:
+    """The merged job's chunks.jsonl (every shard writes the whole job's), its saved config (so the merge can be
+    the baseline of a later update), and with a baseline the shards' retired items and the job's changes.json."""
+    chunks = runs[0] / CHUNKS
+    if chunks.is_file():
+        shutil.copyfile(chunks, out / CHUNKS)
+    (out / FINGERPRINT).parent.mkdir(parents=True, exist_ok=True)
+    write_json(out / FINGERPRINT, {"config": json.loads(json.dumps(output_settings(config), default=str))})
+    if baseline is not None:
+        write_jsonl(out / RETIRED, [row for run in runs for row in read_jsonl(run / RETIRED, missing_ok=True)])
+        write_changes(out, Path(baseline).expanduser())
 
 
 def write_changes(run_dir: Path, baseline: Path, rejected_in_review: set[str] | None = None) -> RunChanges:
