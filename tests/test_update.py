@@ -260,3 +260,39 @@ def test_a_missing_or_foreign_baseline_is_one_line(
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.endswith("holds no datasets.jsonl (fix: set baseline= to the directory of a finished document run)")
     assert not fake_openai.requests
+
+
+def test_a_conversation_keeps_its_turns_up_to_the_first_one_retired(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    def second_line_for_later_turns(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        lines = [line for line in excerpts_of(prompt)[0].splitlines() if line and not line.startswith("#")]
+        return [{**q, "quotes": [lines[-1]]} if i or "conversation so far" in prompt else q for i, q in enumerate(questions)]
+
+    model.edit = second_line_for_later_turns
+    docs = version_one(tmp_path / "docs")
+    conversation = ("mode=conversation", "mode.num_turns=2")
+    assert run(fake_openai, docs, tmp_path / "v1", *conversation) == 0
+    old = by_section(turns(tmp_path / "v1"))
+    version_two(docs)
+    before = len(fake_openai.requests)
+    assert run(fake_openai, docs, tmp_path / "v2", *conversation, f"baseline={tmp_path / 'v1'}") == 0
+    new = by_section(turns(tmp_path / "v2"))
+    retired = {row["qa_id"]: row["reason"] for row in read_jsonl(tmp_path / "v2" / "retired.jsonl")}
+    first, second = old["Charging"]
+    assert retired[first["qa_id"]] == "evidence_changed" and retired[second["qa_id"]] == "after_retired_turn"
+    assert [retired[t["qa_id"]] for t in old["Recycling"]] == ["evidence_removed", "after_retired_turn"]
+    for section in ("Cleaning", "Warranty"):
+        assert [t["qa_id"] for t in new[section]] == [t["qa_id"] for t in old[section]]
+        assert [t["agentic"]["builds_on"] for t in new[section]] == [None, old[section][0]["qa_id"]]
+    # storage's second turn quotes the line whose typo was fixed: the first turn is kept, the second written anew
+    kept, rewritten = new["Storage"]
+    assert kept["qa_id"] == old["Storage"][0]["qa_id"] and retired[old["Storage"][1]["qa_id"]] == "evidence_changed"
+    assert rewritten["qa_id"] != old["Storage"][1]["qa_id"] and rewritten["agentic"]["builds_on"] == kept["qa_id"]
+    prompts = [r["messages"][-1]["content"] for r in fake_openai.requests[before:]]
+    [storage_call] = [p for p in prompts if p.startswith("You write") and "conversation so far" in p]
+    assert kept["query"] in storage_call and "## Storage" in storage_call  # the new turn continues the kept one
+    assert len(new["Charging"]) == len(new["Transport"]) == 2
+    assert not {t["qa_id"] for t in new["Charging"]} & {first["qa_id"], second["qa_id"]}
+    # one question call and an answer per turn: charging and transport 2 turns each, storage 1
+    assert len(fake_openai.requests) - before == 3 + 3 + 2
