@@ -17,6 +17,7 @@ from tests.cli import read_jsonl, run_cli, run_module
 from tests.fake_documents import DocumentModel
 from tests.fake_openai import FakeOpenAI, excerpts_of
 from tests.test_cli import fake_args
+from tests.test_report import needs_chromium, open_in_chromium, visible_text
 
 CHARGING = (
     "## Charging\n\nCharge the battery to eighty percent for the longest service life of its cells.\n"
@@ -32,8 +33,8 @@ CLEANING = (
     "## Cleaning\n\nWipe the contacts with a dry cotton cloth before you connect a new battery pack.\n"
     "Do not use water or solvents on the contacts.\n"
 )
-RECYCLING = (
-    "## Recycling\n\nTake spent batteries to a recycling point, never to the household waste bins.\n"
+RECYCLING = (  # the quoted (longest) line holds markup a page must show as text
+    "## Recycling\n\nTake spent batteries to a recycling point <script>alert('gone')</script>, never to the bins.\n"
     "Tape over the terminals of a spent battery.\n"
 )
 TRANSPORT = (
@@ -296,3 +297,25 @@ def test_a_conversation_keeps_its_turns_up_to_the_first_one_retired(
     assert not {t["qa_id"] for t in new["Charging"]} & {first["qa_id"], second["qa_id"]}
     # one question call and an answer per turn: charging and transport 2 turns each, storage 1
     assert len(fake_openai.requests) - before == 3 + 3 + 2
+
+
+@needs_chromium
+def test_the_report_shows_the_changes_and_the_retired_passages_as_text(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    docs = version_one(tmp_path / "docs")
+    assert run(fake_openai, docs, tmp_path / "v1") == 0
+    version_two(docs)
+    assert run(fake_openai, docs, tmp_path / "v2", f"baseline={tmp_path / 'v1'}") == 0
+
+    dom, console = open_in_chromium(tmp_path / "v2" / "report.html", tmp_path / "profile")
+
+    assert console == [] and "<script" not in dom.replace("&lt;script", "")
+    text = visible_text(dom)
+    assert "Changes since the baseline" in text
+    assert "kept 6 items (their ids, answers and review decisions), retired 4 (evidence_changed 2, evidence_removed 2), 4 new" in text
+    assert "guide.md 4 4 4 1 2 0 1 1" in text and "warranty.md 2 0 0 0 0 1 0 0" in text
+    assert "was: Charge the battery to eighty percent for the longest service life of its cells." in text
+    assert "now: Charge the battery to ninety percent, never more, for a long service life of its cells." in text
+    assert "was: Take spent batteries to a recycling point <script>alert('gone')</script>, never to the bins." in text
+    assert "now: nothing close in the documents" in text
