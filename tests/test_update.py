@@ -147,7 +147,9 @@ def test_an_update_keeps_what_holds_retires_what_does_not_and_covers_what_is_new
         [passage] = retired[turn["qa_id"]]["passages"]
         assert retired[turn["qa_id"]]["reason"] == "evidence_changed"
         assert passage["old"] == turn["agentic"]["evidence"][0]["quote"]
-        assert passage["new"] == "Charge the battery to ninety percent, never more, for a long service life of its cells."
+        assert (
+            passage["new"] == "Charge the battery to ninety percent, never more, for a long service life of its cells."
+        )
     for turn in old["Recycling"]:
         assert retired[turn["qa_id"]]["reason"] == "evidence_removed"
         assert retired[turn["qa_id"]]["passages"][0]["new"] is None
@@ -221,7 +223,10 @@ def test_a_sharded_update_merges_into_the_unsharded_update(fake_openai: FakeOpen
     ("overrides", "message"),
     [
         (["model.model=openai/another-model"], "model.model 'openai/fake-model' → 'openai/another-model'"),
-        (["+mode.question_types.reasoning=1"], "mode.question_types {'factual': 1.0} → {'factual': 0.5, 'reasoning': 0.5}"),
+        (
+            ["+mode.question_types.reasoning=1"],
+            "mode.question_types {'factual': 1.0} → {'factual': 0.5, 'reasoning': 0.5}",
+        ),
         (["mode.answers=false"], "mode.answers True → False"),
         (["mode=conversation"], "mode.kind 'queries' → 'conversation'"),
     ],
@@ -268,7 +273,9 @@ def test_a_conversation_keeps_its_turns_up_to_the_first_one_retired(
 ) -> None:
     def second_line_for_later_turns(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         lines = [line for line in excerpts_of(prompt)[0].splitlines() if line and not line.startswith("#")]
-        return [{**q, "quotes": [lines[-1]]} if i or "conversation so far" in prompt else q for i, q in enumerate(questions)]
+        return [
+            {**q, "quotes": [lines[-1]]} if i or "conversation so far" in prompt else q for i, q in enumerate(questions)
+        ]
 
     model.edit = second_line_for_later_turns
     docs = version_one(tmp_path / "docs")
@@ -313,9 +320,52 @@ def test_the_report_shows_the_changes_and_the_retired_passages_as_text(
     assert console == [] and "<script" not in dom.replace("&lt;script", "")
     text = visible_text(dom)
     assert "Changes since the baseline" in text
-    assert "kept 6 items (their ids, answers and review decisions), retired 4 (evidence_changed 2, evidence_removed 2), 4 new" in text
+    summary = "retired 4 (evidence_changed 2, evidence_removed 2), 4 new"
+    assert f"kept 6 items (their ids, answers and review decisions), {summary}" in text
     assert "guide.md 4 4 4 1 2 0 1 1" in text and "warranty.md 2 0 0 0 0 1 0 0" in text
     assert "was: Charge the battery to eighty percent for the longest service life of its cells." in text
     assert "now: Charge the battery to ninety percent, never more, for a long service life of its cells." in text
     assert "was: Take spent batteries to a recycling point <script>alert('gone')</script>, never to the bins." in text
     assert "now: nothing close in the documents" in text
+
+
+def test_the_dry_run_of_an_update_counts_only_the_slots_left(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    docs = version_one(tmp_path / "docs")
+    assert run(fake_openai, docs, tmp_path / "v1") == 0
+    full = tmp_path / "full"
+    assert run(fake_openai, docs, full, "dry_run=true") == 0
+    version_two(docs)
+    update = tmp_path / "update"
+    assert run(fake_openai, docs, update, "dry_run=true", f"baseline={tmp_path / 'v1'}") == 0
+
+    def calls(out: Path) -> dict[str, int]:
+        rows = [line.split() for line in (out / "plan.txt").read_text().splitlines()[1:] if line.split()]
+        return {row[0]: int(row[1]) for row in rows if row[1].isdigit()}
+
+    assert calls(full) == {"questions": 5, "answers": 10, "total": 15}
+    assert calls(update) == {"questions": 2, "answers": 4, "total": 6}  # what the real update asks (see above)
+
+
+def test_an_item_without_quotes_follows_its_chunk(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    docs = version_one(tmp_path / "docs")
+    mix = ("~mode.question_types", "+mode.question_types={factual:1,out_of_scope:1}")
+    assert run(fake_openai, docs, tmp_path / "v1", *mix) == 0
+    old = {
+        name: next(t for t in items if t["agentic"]["question_type"] == "out_of_scope")
+        for name, items in by_section(turns(tmp_path / "v1")).items()
+    }
+    assert all(turn["agentic"]["evidence"] == [] for turn in old.values())
+    version_two(docs)
+    assert run(fake_openai, docs, tmp_path / "v2", *mix, f"baseline={tmp_path / 'v1'}") == 0
+    kept = {t["qa_id"]: t for t in turns(tmp_path / "v2")}
+    retired = {row["qa_id"]: row["reason"] for row in read_jsonl(tmp_path / "v2" / "retired.jsonl")}
+    # unchanged text (moved within its file, or its file renamed): kept, pointing at the chunk's new place
+    assert kept[old["Cleaning"]["qa_id"]]["agentic"]["header_path"] == "Battery guide > Cleaning"
+    assert kept[old["Warranty"]["qa_id"]]["agentic"]["document"] == "warranty.md"
+    # any edit to the chunk (even a typo fixed) may now answer it: retired; a deleted chunk: removed
+    assert retired[old["Storage"]["qa_id"]] == retired[old["Charging"]["qa_id"]] == "evidence_changed"
+    assert retired[old["Recycling"]["qa_id"]] == "evidence_removed"

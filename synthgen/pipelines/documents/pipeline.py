@@ -110,7 +110,9 @@ class DocumentPipeline:
 
     def estimate(self, plan: DocumentPlan) -> list[StagePlan]:
         """The calls `run` would make, with estimated tokens and cost."""
-        return estimate_documents(self._to_generate(plan), self.mode, as_provider(self.settings.model), self.embedding_model)
+        return estimate_documents(
+            self._to_generate(plan), self.mode, as_provider(self.settings.model), self.embedding_model
+        )
 
     def _to_generate(self, plan: DocumentPlan) -> DocumentPlan:
         """The plan less the slots the baseline's kept items fill (the whole plan without a baseline)."""

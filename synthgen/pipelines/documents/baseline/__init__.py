@@ -12,7 +12,7 @@ from pathlib import Path
 
 from synthgen.config.schema import ModelSettings
 from synthgen.outputs.changes import RetiredItem
-from synthgen.pipelines.documents.baseline.carry import Carrier, CarriedItem
+from synthgen.pipelines.documents.baseline.carry import CarriedItem, Carrier
 from synthgen.pipelines.documents.baseline.chunks import diff_chunks
 from synthgen.pipelines.documents.baseline.locate import ChunkIndex
 from synthgen.pipelines.documents.baseline.old_run import read_old_run

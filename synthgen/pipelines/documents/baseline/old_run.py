@@ -71,7 +71,9 @@ def read_old_run(path: Path) -> OldRun:
                 batch = Batch.model_validate(turn)
                 turns.append(OldTurn(batch, Agentic.model_validate(batch.agentic), row["session_id"], position))
         except (KeyError, TypeError, ValidationError) as error:
-            raise UserError(f"baseline={path}: datasets.jsonl line {number} is not a dataset record ({error}) {fix}")
+            raise UserError(
+                f"baseline={path}: datasets.jsonl line {number} is not a dataset record ({error}) {fix}"
+            ) from None
     chunks_file = path / CHUNKS
     chunks = None
     if chunks_file.is_file():
