@@ -369,3 +369,19 @@ def test_an_item_without_quotes_follows_its_chunk(
     # any edit to the chunk (even a typo fixed) may now answer it: retired; a deleted chunk: removed
     assert retired[old["Storage"]["qa_id"]] == retired[old["Charging"]["qa_id"]] == "evidence_changed"
     assert retired[old["Recycling"]["qa_id"]] == "evidence_removed"
+
+
+def test_new_items_never_take_the_id_of_a_retired_one(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    docs = write_docs(tmp_path / "docs", {"guide.md": "# Battery guide\n\n" + CHARGING + STORAGE})
+    assert run(fake_openai, docs, tmp_path / "v1") == 0
+    write_docs(docs, {"guide.md": "# Battery guide\n\n" + CHARGING_EDITED + STORAGE})  # same chunks, same ids
+    assert run(fake_openai, docs, tmp_path / "v2", f"baseline={tmp_path / 'v1'}") == 0
+    old, new = by_section(turns(tmp_path / "v1")), by_section(turns(tmp_path / "v2"))
+    assert [t["qa_id"] for t in new["Storage"]] == [t["qa_id"] for t in old["Storage"]]
+    retired = {row["qa_id"] for row in read_jsonl(tmp_path / "v2" / "retired.jsonl")}
+    assert retired == {t["qa_id"] for t in old["Charging"]}
+    assert len(new["Charging"]) == 2 and not retired & {t["qa_id"] for t in new["Charging"]}
+    changes = json.loads((tmp_path / "v2" / "changes.json").read_text())
+    assert (changes["kept"], changes["retired"], changes["new"]) == (2, 2, 2)

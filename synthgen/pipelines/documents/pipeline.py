@@ -135,6 +135,7 @@ class DocumentPipeline:
         self.job_chunks = list({chunk.id: chunk for unit in units for chunk in unit.chunks}.values())
         if self.settings.baseline is not None:  # decided over the whole job, so every shard decides alike
             self.update = plan_update(self.settings.baseline, self.mode, self.settings.model, units, self.job_chunks)
+            units = self.update.units
         conversations = isinstance(self.mode, ConversationModeSettings)
         what = "conversations" if conversations else "(dataset, chunk) units"
         return DocumentPlan(shard_units(units, self.settings.shard, what), conversations)
