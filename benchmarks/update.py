@@ -1,9 +1,10 @@
 """Update against full regeneration, on two releases of a real documentation set: pip's own docs.
 
-Usage: .venv/bin/python benchmarks/update.py [--old 23.3] [--new 24.2] [--pages topics/configuration.md ...]
+Usage: .venv/bin/python benchmarks/update.py [--old 23.3] [--new 24.2] [--folders topics ...]
 
 pip ships its documentation (MyST Markdown, docs/html/) in its sdist. The script downloads the two releases'
-sdists with pip itself (`pip download --no-binary :all: --no-deps`), takes the same pages from each, and runs
+sdists with pip itself (`pip download --no-binary :all: --no-deps`), takes the pages of the same folders of
+docs/html from each (a page only one release has is a document added or removed), and runs
 synthgen against the scripted fake server (tests.fake_documents.DocumentModel) on 127.0.0.1: the old release in
 full, then the new release twice, in full (no baseline) and as an update (`baseline=` the old run), the call
 cache off. It prints kept / retired (by reason) / new items, chunks added / changed / removed, the calls each
@@ -29,17 +30,12 @@ from tests.fake_documents import DocumentModel  # noqa: E402
 from tests.fake_openai import FakeOpenAI  # noqa: E402
 
 ENV = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-fake"}
-PAGES = (
-    "topics/configuration.md",
-    "topics/dependency-resolution.md",
-    "topics/caching.md",
-    "topics/secure-installs.md",
-    "installation.md",
-)
+FOLDERS = ("topics",)
+SHOWN_RETIRED = 4  # retired items printed with their old and new passage
 
 
-def pip_docs(version: str, pages: tuple[str, ...], folder: Path) -> Path:
-    """The `pages` of pip `version`'s docs/html, from its sdist, in `folder/pip-<version>`."""
+def pip_docs(version: str, folders: tuple[str, ...], folder: Path) -> Path:
+    """The Markdown pages of `folders` of pip `version`'s docs/html, from its sdist, in `folder/pip-<version>`."""
     downloads = folder / "sdists"
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
@@ -47,13 +43,16 @@ def pip_docs(version: str, pages: tuple[str, ...], folder: Path) -> Path:
         check=True,
     )  # fmt: skip
     docs = folder / f"pip-{version}"
+    prefix = f"pip-{version}/docs/html/"
     with tarfile.open(downloads / f"pip-{version}.tar.gz") as archive:
-        for page in pages:
-            member = archive.extractfile(f"pip-{version}/docs/html/{page}")
-            assert member is not None, page
-            target = docs / page
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(member.read())
+        for member in archive.getmembers():
+            page = member.name.removeprefix(prefix)
+            if member.isfile() and page.endswith(".md") and page.split("/")[0] in folders:
+                content = archive.extractfile(member)
+                assert content is not None
+                target = docs / page
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content.read())
     return docs
 
 
@@ -77,7 +76,7 @@ def synthgen(server: FakeOpenAI, docs: Path, out: Path, *extra: str) -> dict[str
 def dry_run_cost(server: FakeOpenAI, docs: Path, out: Path, *extra: str) -> str:
     """The total estimated cost line of the dry run (calls and cost) for the same run."""
     synthgen(server, docs, out, "dry_run=true", *extra)
-    total = [line for line in (out / "plan.txt").read_text().splitlines() if line.startswith("total")][0].split()
+    total = next(line for line in (out / "plan.txt").read_text().splitlines() if line.startswith("total")).split()
     return f"{total[1]} calls, {total[2]} prompt + {total[3]} completion tokens, {total[4]}"
 
 
@@ -85,12 +84,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", default="23.3", help="the older pip release")
     parser.add_argument("--new", default="24.2", help="the newer pip release")
-    parser.add_argument("--pages", nargs="+", default=list(PAGES), help="pages under docs/html/")
+    parser.add_argument("--folders", nargs="+", default=list(FOLDERS), help="folders of docs/html/")
     args = parser.parse_args()
-    pages = tuple(args.pages)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        old_docs, new_docs = (pip_docs(version, pages, folder) for version in (args.old, args.new))
+        old_docs, new_docs = (pip_docs(version, tuple(args.folders), folder) for version in (args.old, args.new))
+        pages = sorted({str(p.relative_to(d)) for d in (old_docs, new_docs) for p in d.rglob("*.md")})
         server = FakeOpenAI(DocumentModel()).start()
         try:
             old = synthgen(server, old_docs, folder / "old")
@@ -103,6 +102,7 @@ def main() -> None:
         finally:
             server.stop()
         changes = json.loads((folder / "update" / "changes.json").read_text())
+        retired = [json.loads(line) for line in (folder / "update" / "retired.jsonl").read_text().splitlines()]
     print(f"pip {args.old} -> {args.new}, {len(pages)} pages: {', '.join(pages)}")
     print(f"old release, full run: {old['stats']['produced']['queries']} items, {old['calls']} calls")
     print(
@@ -119,10 +119,14 @@ def main() -> None:
             f"{row['document']:<36}"
             + "".join(f"{value:>{width}}" for value, width in zip(counts, (6, 9, 6, 7, 9, 7, 6, 9)))
         )
+    passages = {(p["old"], p["new"], item["reason"], item["document"]) for item in retired for p in item["passages"]}
+    for old_text, new_text, reason, document in sorted(passages)[:SHOWN_RETIRED]:
+        print(f"retired ({reason}, {document}):\n  was: {' '.join(old_text.split())}\n  now: {new_text}")
     ratio = update["calls"] / full["calls"] if full["calls"] else 0.0
     print(f"calls: full regeneration {full['calls']}, update {update['calls']} ({ratio:.0%} of full)")
     print(
-        f"items: full regeneration {full['stats']['produced']['queries']}, update {update['stats']['produced']['queries']}"
+        f"items: full regeneration {full['stats']['produced']['queries']}, "
+        f"update {update['stats']['produced']['queries']}"
     )
     print(f"dry-run estimate (gpt41_mini): full {costs['full']}; update {costs['update']}")
 

@@ -31,11 +31,12 @@ class Found:
         if aligned is None:
             return text
         start, end = aligned.dest_start, aligned.dest_end
-        while start > 0 and not text[start - 1].isspace():  # widened to whole words
-            start -= 1
-        while end < len(text) and not text[end].isspace():
+        if start > 0 and not text[start - 1].isspace():  # the tail of a word the quote does not start with
+            while start < end and not text[start].isspace():
+                start += 1
+        while end < len(text) and not text[end].isspace():  # the whole of the last word
             end += 1
-        return text[start:end].strip()
+        return " ".join(text[start:end].split())
 
 
 class ChunkIndex:
