@@ -385,3 +385,37 @@ def test_new_items_never_take_the_id_of_a_retired_one(
     assert len(new["Charging"]) == 2 and not retired & {t["qa_id"] for t in new["Charging"]}
     changes = json.loads((tmp_path / "v2" / "changes.json").read_text())
     assert (changes["kept"], changes["retired"], changes["new"]) == (2, 2, 2)
+
+
+def test_a_sweep_updates_every_job_and_records_the_refused_one(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.responder = DocumentModel()
+    docs = version_one(tmp_path / "docs")
+    common = [
+        *("~mode.question_types", "+mode.question_types={factual:1}", "mode.answers=true"),
+        "model.model=openai/fake-model",
+    ]
+    v1 = tmp_path / "v1"
+    assert (
+        run_cli(*fake_args(fake_openai, docs, v1, *common, "mode.num_queries_per_chunk=2"), cwd=tmp_path).returncode
+        == 0
+    )
+    version_two(docs)
+    sweep = tmp_path / "sweep"
+    result = run_cli(
+        "-m", *fake_args(fake_openai, docs, tmp_path / "unused", *common, f"baseline={v1}"),
+        "mode.num_queries_per_chunk=2,3", "model.model=openai/fake-model,openai/other-model",
+        f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )  # fmt: skip
+    jobs = {}
+    for job in sorted(sweep.glob("[0-9]*")):
+        overrides = (job / ".hydra" / "overrides.yaml").read_text()
+        jobs[("3" in overrides.split("num_queries_per_chunk=")[1][:1], "other" in overrides)] = job
+    assert len(jobs) == 4 and result.returncode != 0  # the refused jobs make the sweep fail, after every job ran
+    for more, other in jobs:
+        stats = json.loads((jobs[more, other] / "stats.json").read_text())
+        if other:
+            assert stats["status"] == "failed" and "was made with another model.model" in stats["error"]
+            continue
+        changes = json.loads((jobs[more, other] / "changes.json").read_text())
+        assert (changes["kept"], changes["retired"]) == (6, 4)
+        assert changes["new"] == (3 + 3 + 3 if more else 2 + 2)  # charging and transport in full, a third slot each
