@@ -6,7 +6,7 @@ STAMP := $(VENV)/.synthgen-installed
 LAUNCHERS := $(VENV)/.synthgen-launchers
 CHECKERS := $(VENV)/.synthgen-checkers
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,12 +24,18 @@ $(LAUNCHERS): $(STAMP)
 run: install
 	$(PY) -m synthgen $(ARGS)
 
-# Style, types and the layer contract (pyproject.toml), then the tests.
+# Style, types, the layer contract (pyproject.toml) and the documentation site (a broken link or page, or a
+# setting without a description, fails the strict build); then the tests.
 lint: install
-	$(PY) -m ruff check synthgen tests benchmarks
-	$(PY) -m ruff format --check synthgen tests benchmarks
+	$(PY) -m ruff check synthgen tests benchmarks docs/hooks
+	$(PY) -m ruff format --check synthgen tests benchmarks docs/hooks
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
+	$(MAKE) docs
+
+# The site in site/ (mkdocs.yml; `$(VENV)/bin/mkdocs serve` serves it while you edit).
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 # ragas and deepeval, so the tests load the ragas and deepeval exports with the libraries themselves; and
 # llama-cpp-python's server, so a test negotiates structured output with it on the embedded weights.
@@ -44,4 +50,4 @@ bench: install
 	$(PY) benchmarks/throughput.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) outputs multirun .pytest_cache
+	rm -rf $(VENV) outputs multirun site .pytest_cache

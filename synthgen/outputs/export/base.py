@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from synthgen.core.errors import UserError
+from synthgen.outputs.reviewed import Reviewed
 
 log = logging.getLogger("synthgen.export")
 
@@ -34,6 +35,9 @@ class ExporterOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: ClassVar[str]
+    # which reviewed items to export: accepted only, all but the rejected, or all (None: not_rejected once
+    # the run holds any review decision, all before)
+    reviewed: Reviewed | None = None
 
     def output_dir(self, run_dir: Path, out_dir: Path | None) -> Path:
         """`out_dir`, or `<run_dir>/export/<name>/`, created."""
@@ -66,13 +70,18 @@ def build_exporter(config: Any) -> Exporter:
     return exporter
 
 
-def export_run(run_dir: Path, exporters: list[Exporter], out_dir: Path | None = None) -> list[Path]:
+def export_run(
+    run_dir: Path, exporters: list[Exporter], out_dir: Path | None = None, reviewed: Reviewed | None = None
+) -> list[Path]:
     """Write every exporter's format for `run_dir` (a run or a sweep directory); returns all files written.
 
-    With `out_dir`, each format goes to `out_dir/<name>/`; otherwise to `<run_dir>/export/<name>/`.
+    With `out_dir`, each format goes to `out_dir/<name>/`; otherwise to `<run_dir>/export/<name>/`. With
+    `reviewed`, every exporter keeps those reviewed items (overriding its own `reviewed` option).
     """
     written: list[Path] = []
     for exporter in exporters:
+        if reviewed is not None and isinstance(exporter, ExporterOptions):
+            exporter = exporter.model_copy(update={"reviewed": reviewed})
         files = exporter.write(run_dir, None if out_dir is None else out_dir / exporter.name)
         log.info("exported %s: %s", exporter.name, ", ".join(str(path) for path in files))
         written.extend(files)

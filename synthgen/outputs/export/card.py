@@ -120,6 +120,7 @@ def _run_view(run: Run) -> dict[str, Any]:
         "by_difficulty": run.quality.get("kept_by_difficulty") or {},
         "rejected": run.quality.get("rejected_by_stage") or {},
         "config": run.config_yaml(),
+        "review": run.review,
     }
 
 

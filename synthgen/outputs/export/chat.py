@@ -86,7 +86,7 @@ class ChatExporter(ExporterOptions):
 
     def write(self, run_dir: Path, out_dir: Path | None = None) -> list[Path]:
         """train.jsonl (and validation.jsonl with `split`) under `out_dir` (default `<run_dir>/export/<name>/`)."""
-        chats, skipped = self.collect(find_runs(run_dir))
+        chats, skipped = self.collect(find_runs(run_dir, self.reviewed))
         if skipped:
             log.warning("%s: left out %d questions without a ground-truth answer", self.name, skipped)
         if not chats:

@@ -1,12 +1,13 @@
 """Export a finished run, or every run of a sweep together, to the formats other tools read.
 
 Usage:
-    python -m synthgen.export RUN_DIR --to FORMAT [--to FORMAT ...] [--out DIR]
+    python -m synthgen.export RUN_DIR --to FORMAT [--to FORMAT ...] [--out DIR] [--reviewed CHOICE]
 
 RUN_DIR is a run directory (holding datasets.jsonl or records.jsonl) or a directory above several runs, such
 as a Hydra multirun sweep: its runs are exported together. FORMAT is an option of conf/export/ (alpaca,
 deepeval, hf, openai, ragas, sharegpt, text) or the path of a YAML file in the same form (`_target_` plus
-options). Each format is written to RUN_DIR/export/FORMAT/, or to DIR/FORMAT/ with --out.
+options). Each format is written to RUN_DIR/export/FORMAT/, or to DIR/FORMAT/ with --out. --reviewed picks the
+reviewed items (`python -m synthgen.review`): accepted, not_rejected (the default once a decision exists) or all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from synthgen.core.errors import UserError
 from synthgen.core.paths import CONF_DIR
 from synthgen.outputs.export import Exporter, build_exporter, export_run
 from synthgen.outputs.export.run_files import load_yaml
+from synthgen.outputs.reviewed import REVIEWED_CHOICES
 
 EXPORT_CONF_DIR = CONF_DIR / "export"
 
@@ -59,11 +61,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="write each format to DIR/FORMAT/ (default: RUN_DIR/export/FORMAT/)",
     )
+    parser.add_argument(
+        "--reviewed",
+        choices=REVIEWED_CHOICES,
+        default=None,
+        help="which reviewed items to export (default: not_rejected once any decision exists, else all)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="synthgen.export: note: %(message)s", level=logging.WARNING, stream=sys.stderr)
     try:
         exporters = [load_exporter(name) for name in dict.fromkeys(args.to)]
-        written = export_run(args.run_dir, exporters, args.out)
+        written = export_run(args.run_dir, exporters, args.out, args.reviewed)
     except UserError as error:
         return parser.fail(error)
     for path in written:

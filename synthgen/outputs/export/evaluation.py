@@ -32,7 +32,7 @@ class EvaluationExporter(ExporterOptions):
 
     def write(self, run_dir: Path, out_dir: Path | None = None) -> list[Path]:
         """The rows of every document run under `run_dir`, in file order, to `<out_dir>/<file_name>`."""
-        runs = find_runs(run_dir)
+        runs = find_runs(run_dir, self.reviewed)
         for run in runs:
             if run.facts:
                 log.warning("%s: left out facts run %s (it has no source context)", self.name, run.name)

@@ -49,7 +49,7 @@ class HuggingFaceExporter(ExporterOptions):
 
     def write(self, run_dir: Path, out_dir: Path | None = None) -> list[Path]:
         """The Parquet files, Arrow directories and README.md; returns their paths."""
-        runs = find_runs(run_dir)
+        runs = find_runs(run_dir, self.reviewed)
         tables = {config: table for config in TABLES if (table := _table(run_dir, config, runs)) is not None}
         if not tables:
             raise UserError(f"{run_dir} has no kept items to export (fix: export a run that produced items)")

@@ -20,6 +20,8 @@ from omegaconf.errors import OmegaConfBaseException
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl
 from synthgen.core.secrets import redact
+from synthgen.outputs.decisions import load_decisions
+from synthgen.outputs.reviewed import Reviewed, ReviewSelection, select_sessions
 
 # The fixed keys of a turn's `agentic` record and the value each takes when a row lacks it.
 AGENTIC_DEFAULTS: dict[str, Any] = {
@@ -73,6 +75,7 @@ class Run:
     config: dict[str, Any] = field(default_factory=dict)
     model_id: str | None = None
     overrides: list[str] = field(default_factory=list)
+    review: ReviewSelection | None = None  # what the review decisions left out, when any decision exists
 
     @property
     def mode(self) -> str | None:
@@ -114,14 +117,17 @@ class Turn:
         return self.batch.get("ground_truth_assistant") or None
 
 
-def find_runs(path: Path) -> list[Run]:
-    """The runs in `path`: the run itself, or every run directory below it (a sweep), in path order."""
+def find_runs(path: Path, reviewed: Reviewed | None = None) -> list[Run]:
+    """The runs in `path`: the run itself, or every run directory below it (a sweep), in path order.
+
+    Each run's items are those `reviewed` keeps (default: all but the rejected once a decision exists), edited.
+    """
     if not path.is_dir():
         raise UserError(f"not a directory: {path} (fix: pass a run directory or a multirun sweep directory)")
     if _is_run(path):
-        return [load_run(path, path.name)]
+        return [load_run(path, path.name, reviewed)]
     found = sorted({marker.parent for name in RUN_MARKERS for marker in path.rglob(name)})
-    runs = [load_run(directory, directory.relative_to(path).as_posix()) for directory in found]
+    runs = [load_run(directory, directory.relative_to(path).as_posix(), reviewed) for directory in found]
     if not runs:
         raise UserError(
             f"no synthgen run output in {path} (fix: pass a directory holding datasets.jsonl, records.jsonl "
@@ -130,15 +136,21 @@ def find_runs(path: Path) -> list[Run]:
     return runs
 
 
-def load_run(path: Path, name: str) -> Run:
-    """Read one run directory; absent files read as empty."""
+def load_run(path: Path, name: str, reviewed: Reviewed | None = None) -> Run:
+    """Read one run directory; absent files read as empty; review decisions applied as in `find_runs`."""
     config = _read_optional_yaml(path / ".hydra" / "config.yaml")
     overrides = _read_optional_yaml(path / ".hydra" / "overrides.yaml")
     model_id = OmegaConf.select(config, "model.model", throw_on_resolution_failure=False)
+    sessions = [normalise_session(row) for row in read_jsonl(path / "datasets.jsonl", missing_ok=True)]
+    decisions = load_decisions(path)
+    selection = None
+    if decisions or reviewed not in (None, "all"):
+        sessions, selection = select_sessions(sessions, decisions, reviewed)
     return Run(
         path=path,
         name=name,
-        sessions=[normalise_session(row) for row in read_jsonl(path / "datasets.jsonl", missing_ok=True)],
+        sessions=sessions,
+        review=selection,
         facts=read_facts(path),
         stats=_read_json(path / "stats.json"),
         quality=_read_json(path / "quality.json"),

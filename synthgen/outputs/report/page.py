@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import jinja2
 
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import read_jsonl
+from synthgen.outputs.agreement import HumanView, human_view, run_items
 from synthgen.outputs.changes import RETIRED, RetiredItem, RunChanges, read_changes
 from synthgen.outputs.export.run_files import Run, find_runs
 from synthgen.outputs.export.summary import (
@@ -23,6 +25,7 @@ from synthgen.outputs.report.figures import run_colours
 from synthgen.outputs.report.items import FactView, SessionView, fact_sample, session_sample
 
 TEMPLATE = "report.html.j2"
+REVIEW_QUALITY = "review.json"
 REPORT = "report.html"
 STAGE_COLUMNS = (
     ("calls", "calls", "int"),
@@ -57,11 +60,12 @@ class JobView:
     figures: dict[str, str] = field(default_factory=dict)
     changes: RunChanges | None = None  # an update run: what changed against its baseline
     retired: list[RetiredItem] = field(default_factory=list)
+    human: HumanView | None = None
 
 
 def write_report(run_dir: Path, *, sample_size: int = 50) -> Path:
     """Write `<run_dir>/report.html` for one run, showing up to `sample_size` sampled sessions or items."""
-    runs = find_runs(run_dir)
+    runs = find_runs(run_dir, "all")
     if len(runs) != 1 or runs[0].path != run_dir:
         raise UserError(f"{run_dir} is not a run directory (fix: pass a run, or use the sweep report for a sweep)")
     return _write(run_dir, runs, title=f"synthgen run {run_dir.resolve().name}", sweep=False, sample_size=sample_size)
@@ -69,7 +73,7 @@ def write_report(run_dir: Path, *, sample_size: int = 50) -> Path:
 
 def write_sweep_report(sweep_dir: Path, *, sample_size: int = 10) -> Path:
     """Write `<sweep_dir>/report.html` comparing every run below it (one row and one colour per job)."""
-    runs = find_runs(sweep_dir)
+    runs = find_runs(sweep_dir, "all")
     title = f"synthgen sweep {sweep_dir.resolve().name} ({len(runs)} jobs)"
     return _write(sweep_dir, runs, title=title, sweep=True, sample_size=sample_size)
 
@@ -97,10 +101,24 @@ def render_report(runs: list[Run], *, title: str, sweep: bool, sample_size: int,
 
 
 def _write(directory: Path, runs: list[Run], *, title: str, sweep: bool, sample_size: int) -> Path:
+    for run in runs:
+        write_review_quality(run)
     path = directory / REPORT
     html = render_report(runs, title=title, sweep=sweep, sample_size=sample_size, links=sweep)
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def write_review_quality(run: Run) -> Path | None:
+    """`<run>/review.json`: the human view of quality.json's figures (None, and no file, before any review)."""
+    view = human_view(run.path, run_items(run.path, run.sessions))
+    if view is None:
+        return None
+    path = run.path / REVIEW_QUALITY
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(view.to_json(), indent=2), encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -134,6 +152,7 @@ def _job_view(run: Run, colour: str, overrides: str, sample_size: int, links: bo
         retired=[RetiredItem.model_validate(row) for row in read_jsonl(run.path / RETIRED, missing_ok=True)][
             :sample_size
         ],
+        human=human_view(run.path, run_items(run.path, run.sessions)),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from synthgen.core.jsonl import read_jsonl, write_json, write_jsonl
 from synthgen.outputs.changes import CHANGES, CHUNKS, RETIRED, ChunkRecord, DocumentChanges, RetiredItem, RunChanges
 from synthgen.pipelines.documents.baseline.chunks import diff_chunks
+from synthgen.pipelines.documents.baseline.decisions import carry_decisions
 from synthgen.pipelines.documents.baseline.old_run import FINGERPRINT, read_old_run
 from synthgen.run.directory import output_settings
 from synthgen.sources.base import Chunk
@@ -43,9 +44,9 @@ def merge_update_shards(runs: list[Path], out: Path, config: dict[str, Any], bas
         write_changes(out, Path(baseline).expanduser())
 
 
-def write_changes(run_dir: Path, baseline: Path, rejected_in_review: set[str] | None = None) -> RunChanges:
-    """Compare the run in `run_dir` with `baseline` and write changes.json; `rejected_in_review`: the kept qa_ids
-    a reviewer had rejected."""
+def write_changes(run_dir: Path, baseline: Path) -> RunChanges:
+    """Carry the baseline's review decisions on the kept items into the run, compare the run in `run_dir` with
+    `baseline` and write changes.json."""
     old = read_old_run(baseline)
     old_ids = {turn.qa_id for turn in old.turns}
     turns = [turn for row in read_jsonl(run_dir / "datasets.jsonl", missing_ok=True) for turn in row["conversation"]]
@@ -79,12 +80,13 @@ def write_changes(run_dir: Path, baseline: Path, rejected_in_review: set[str] | 
         for record in diff.removed:
             document = entry(record.document)
             document.chunks_removed = (document.chunks_removed or 0) + 1
+    rejected_in_review = carry_decisions(baseline, run_dir, {t["qa_id"] for t in turns} & old_ids)
     changes = RunChanges(
         baseline=str(baseline),
         kept=kept,
         retired=len(retired),
         new=len(turns) - kept,
-        kept_rejected_in_review=len(rejected_in_review or set()),
+        kept_rejected_in_review=len(rejected_in_review),
         retired_by_reason=dict(Counter(item.reason for item in retired)),
         documents=[documents[name] for name in sorted(documents)],
     )
