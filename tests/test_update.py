@@ -12,6 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from synthgen.core.paths import CONF_DIR
+from synthgen.outputs.decisions import DecisionStore, load_decisions
 from synthgen.run.runner import run_job
 from tests.cli import read_jsonl, run_cli, run_module
 from tests.fake_documents import DocumentModel
@@ -419,3 +420,29 @@ def test_a_sweep_updates_every_job_and_records_the_refused_one(fake_openai: Fake
         changes = json.loads((jobs[more, other] / "changes.json").read_text())
         assert (changes["kept"], changes["retired"]) == (6, 4)
         assert changes["new"] == (3 + 3 + 3 if more else 2 + 2)  # charging and transport in full, a third slot each
+
+
+def test_review_decisions_are_carried_and_a_rejected_item_stays_rejected(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    docs = version_one(tmp_path / "docs")
+    assert run(fake_openai, docs, tmp_path / "v1") == 0
+    old = by_section(turns(tmp_path / "v1"))
+    rejected, accepted, gone = old["Storage"][0], old["Warranty"][1], old["Recycling"][0]
+    store = DecisionStore(tmp_path / "v1")
+    store.save(rejected["qa_id"], "ana", "rejected", expected_version=0, reason="vague", note="too broad")
+    store.save(accepted["qa_id"], "ana", "accepted", expected_version=0)
+    store.save(gone["qa_id"], "ana", "accepted", expected_version=0)
+    store.close()
+    version_two(docs)
+    before = len(fake_openai.requests)
+    assert run(fake_openai, docs, tmp_path / "v2", f"baseline={tmp_path / 'v1'}") == 0
+    carried = load_decisions(tmp_path / "v2")
+    assert set(carried) == {rejected["qa_id"], accepted["qa_id"]}  # the retired item's decision stays behind
+    assert (carried[rejected["qa_id"]].verdict, carried[rejected["qa_id"]].reason) == ("rejected", "vague")
+    assert carried[rejected["qa_id"]].note == "too broad" and carried[accepted["qa_id"]].verdict == "accepted"
+    # the rejected item is still in its slot: its chunk is not asked again
+    assert [t["qa_id"] for t in by_section(turns(tmp_path / "v2"))["Storage"]] == [t["qa_id"] for t in old["Storage"]]
+    prompts = [r["messages"][-1]["content"] for r in fake_openai.requests[before:]]
+    assert not any("## Storage" in excerpt for p in prompts for excerpt in excerpts_of(p))
+    assert json.loads((tmp_path / "v2" / "changes.json").read_text())["kept_rejected_in_review"] == 1
