@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from synthgen.config.tree import register_resolvers
-from synthgen.core.errors import RunInterrupted
+from synthgen.core.errors import RunInterrupted, RunTerminated
 from synthgen.core.paths import CONF_DIR
 
 register_resolvers()
@@ -35,8 +36,9 @@ def main(cfg: DictConfig) -> None:
         if code:
             sys.exit(code)
         return
-    if run_job(cfg, out_dir, sweep_job=True) == RunInterrupted.exit_code:  # other failures: in the job's stats.json
-        sys.exit(RunInterrupted.exit_code)
+    code = run_job(cfg, out_dir, sweep_job=True)
+    if code in (RunInterrupted.exit_code, RunTerminated.exit_code):  # other failures: in the job's stats.json
+        sys.exit(code)
 
 
 QUIET_FLAGS = ("--quiet", "-q")
@@ -48,11 +50,20 @@ QUIET_OVERRIDES = (
 )
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived outside a run (while composing or checking it): nothing is written yet."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def cli() -> None:
     """The `synthgen` command: `--quiet` turned into the overrides that mean it, a fast `--help`, then Hydra.
 
-    Ctrl-C outside a run (which handles it itself) is one line too.
+    Ctrl-C or SIGTERM outside a run (which handles them itself) is one line too.
     """
+    signal.signal(signal.SIGTERM, _terminated)
     if any(flag in sys.argv[1:] for flag in QUIET_FLAGS):
         sys.argv = [sys.argv[0], *(arg for arg in sys.argv[1:] if arg not in QUIET_FLAGS), *QUIET_OVERRIDES]
     try:
@@ -64,11 +75,11 @@ def cli() -> None:
                 print(text)
                 return
         main()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as stopped:
         print(
             "synthgen: interrupted: stopped (to resume, rerun the command into the same hydra.run.dir)", file=sys.stderr
         )
-        sys.exit(RunInterrupted.exit_code)
+        sys.exit(RunTerminated.exit_code if isinstance(stopped, _Terminated) else RunInterrupted.exit_code)
     except BrokenPipeError:  # e.g. `--help | head`: the reader is gone, so is the rest of the output
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)

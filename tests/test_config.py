@@ -36,6 +36,8 @@ REQUIRED = {
         "model.alquimia.channel_id=c",
     ],
     ("model", "litellm"): ["model.model=mistral/mistral-large-latest"],
+    ("model", "http"): ["model.url=http://127.0.0.1:9/chat"],
+    ("mode", "trial"): ["mode.judge.enabled=false"],
 }
 LOADERS = {"markdown": "MarkdownLoader", "text": "TextLoader", "document": "DocumentLoader"}
 

@@ -122,3 +122,28 @@ def test_a_second_ctrl_c_stops_at_once(fake_openai: FakeOpenAI, tmp_path: Path) 
     [line] = stderr.strip().splitlines()
     assert line.startswith("synthgen: interrupted: stopped at once") and "Traceback" not in stderr
     assert not (tmp_path / "run" / "stats.json").exists()  # no cleanup at all: a rerun resumes as after a kill
+
+
+def test_sigterm_is_handled_like_ctrl_c_and_the_rerun_resumes_exactly(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.responder = questions_with_latency(0.4)
+    args = run_args(fake_openai, tmp_path)
+    process = start(args, tmp_path)
+    wait_for_requests(fake_openai, 3)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 143, stderr
+    [line] = stderr.strip().splitlines()
+    assert line.startswith("synthgen: interrupted:") and "Traceback" not in stderr, line
+    out = tmp_path / "run"
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["status"] == "interrupted" and stats["exit_code"] == 143
+    finished = len(CallCache(tmp_path / "calls.sqlite", "use"))
+    assert finished == len(read_jsonl(out / "datasets.jsonl")) < UNITS
+    first_run = len(fake_openai.requests)
+
+    rerun = run_cli(*args, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["cache_hits"] == finished and stats["calls"] == len(fake_openai.requests) - first_run
+    assert len(read_jsonl(out / "datasets.jsonl")) == UNITS

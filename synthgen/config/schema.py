@@ -8,6 +8,7 @@ from hydra.utils import get_class
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from synthgen.config.tree import group_options
+from synthgen.config.trial import TrialModeSettings
 from synthgen.core.errors import UserError
 
 Target = TypeVar("Target", bound=BaseModel)
@@ -230,7 +231,8 @@ class FactsModeSettings(Strict):
 
 
 ModeSettings = Annotated[
-    QueriesModeSettings | ConversationModeSettings | FactsModeSettings, Field(discriminator="kind")
+    QueriesModeSettings | ConversationModeSettings | FactsModeSettings | TrialModeSettings,
+    Field(discriminator="kind"),
 ]
 
 
@@ -316,7 +318,14 @@ class Settings(Strict):
     baseline: str | None = Field(None, min_length=1)  # an earlier run directory this run updates (docs/updating.md)
 
 
-_TAGS = {"sequential", "random", "queries", "conversation", "facts"}  # discriminated unions add them to the location
+_TAGS = {
+    "sequential",
+    "random",
+    "queries",
+    "conversation",
+    "facts",
+    "trial",
+}  # discriminated unions add them to the location
 
 
 class InvalidConfig(UserError):

@@ -59,6 +59,12 @@ class RunInterrupted(UserError):
     label = "interrupted"
 
 
+class RunTerminated(RunInterrupted):
+    """SIGTERM (a scheduler stopping the job) stopped the run, handled as Ctrl-C is."""
+
+    exit_code = 143  # 128 + SIGTERM
+
+
 class ModelUnreachable(Exception):
     """Nothing listens at the model's address (connection refused): a unit error that names its fix."""
 

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aiolimiter import AsyncLimiter
@@ -35,6 +36,14 @@ _UNCONSTRAINED = ("json_object", "prompt")
 REDRAWS = 2
 REDRAW_STRIDE = 1 << 20
 EMBEDDING_BATCH = 256  # inputs per embedding request (OpenAI takes up to 2048)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One call's reply with its tokens and cost; `cached`: the call cache answered it (nothing paid or waited for)."""
+
+    reply: CachedReply
+    cached: bool
 
 
 class _Truncated(Exception):
@@ -115,8 +124,20 @@ class ModelClient:
         sized from what it asks for; the model's `max_tokens` stays the ceiling. A reply cut off at the limit is
         drawn again.
         """
-        reply, _ = await self._untruncated(messages, stage, None, draw, extra_data, max_tokens)
-        return reply
+        completion, _ = await self._untruncated(messages, stage, None, draw, extra_data, max_tokens)
+        return completion.reply.content
+
+    async def complete(
+        self,
+        messages: Messages,
+        *,
+        stage: str,
+        draw: int = 0,
+        extra_data: dict[str, Any] | None = None,
+    ) -> Completion:
+        """One completion as `text` makes it, with its own tokens and cost and whether the cache answered it."""
+        completion, _ = await self._untruncated(messages, stage, None, draw, extra_data, None)
+        return completion
 
     async def structured(
         self,
@@ -132,7 +153,8 @@ class ModelClient:
 
         Arguments as for `text`; a reply cut off at max_tokens is drawn again, not repaired.
         """
-        reply, first_draw = await self._untruncated(messages, stage, schema, draw, extra_data, max_tokens)
+        completion, first_draw = await self._untruncated(messages, stage, schema, draw, extra_data, max_tokens)
+        reply = completion.reply.content
         try:
             return parse_structured(reply, schema)
         except ValueError as first_error:
@@ -144,9 +166,9 @@ class ModelClient:
                     "content": f"That reply was not usable: {first_error}. Reply again with only the JSON object.",
                 },
             ]
-            reply, repair_draw = await self._untruncated(repair, stage, schema, draw, extra_data, max_tokens)
+            completion, repair_draw = await self._untruncated(repair, stage, schema, draw, extra_data, max_tokens)
             try:
-                return parse_structured(reply, schema)
+                return parse_structured(completion.reply.content, schema)
             except ValueError as error:
                 self._reject(messages, schema, first_draw, extra_data, max_tokens, first_error)
                 self._reject(repair, schema, repair_draw, extra_data, max_tokens, error)
@@ -160,7 +182,7 @@ class ModelClient:
         draw: int,
         extra_data: dict[str, Any] | None,
         max_tokens: int | None,
-    ) -> tuple[str, int]:
+    ) -> tuple[Completion, int]:
         """The first reply not cut off at max_tokens, of at most 1 + REDRAWS fresh draws, and its draw number."""
         for redraw in range(REDRAWS + 1):
             used = draw + redraw * REDRAW_STRIDE
@@ -213,7 +235,7 @@ class ModelClient:
         draw: int,
         extra_data: dict[str, Any] | None,
         max_tokens: int | None,
-    ) -> str:
+    ) -> Completion:
         """One call's reply: from the cache, else from the model with retries; raises _Truncated (uncached) for a
         reply cut off at max_tokens. A server refusing the dialect structured output was asked in is asked again
         in the next dialect (not counted as a retry)."""
@@ -222,7 +244,7 @@ class ModelClient:
         if key is not None and self.cache is not None and (hit := self.cache.get(key)) is not None:
             counters.cache_hits += 1
             counters.mark()
-            return hit.content
+            return Completion(hit, cached=True)
         if key is not None and self.cache is not None and (rejected := self.cache.rejections(key)):
             # The same call once gave an unusable reply: a seeded model gets another draw (kept under the same key).
             draw += _REDRAW * rejected
@@ -248,7 +270,7 @@ class ModelClient:
             raise _Truncated
         if key is not None and self.cache is not None:
             self.cache.put(key, self.settings.model, reply)
-        return reply.content
+        return Completion(reply, cached=False)
 
     async def embed(self, texts: list[str], *, stage: str) -> list[list[float]]:
         """The embedding vector of each text, in order: from the call cache where it is there, the others asked for

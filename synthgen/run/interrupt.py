@@ -1,5 +1,5 @@
-"""Ctrl-C during a run: the first stops new model calls and, after a grace period, cancels the calls still running;
-the second ends the process at once."""
+"""Ctrl-C (SIGINT) or a scheduler's SIGTERM during a run: the first stops new model calls and, after a grace period,
+cancels the calls still running; the second ends the process at once."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from synthgen.core.errors import RunInterrupted
+from synthgen.core.errors import RunInterrupted, RunTerminated
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and how SLURM, Kubernetes and CI runners stop a job
 
 GRACE_SECONDS = 2.0  # how long calls in flight may take to finish (and reach the cache) after Ctrl-C
 
@@ -21,39 +23,46 @@ async def run_interruptibly(
     *,
     stop: Callable[[], None],
     grace: float = GRACE_SECONDS,
-) -> bool:
-    """Await `work`; returns whether Ctrl-C interrupted it.
+) -> signal.Signals | None:
+    """Await `work`; returns the signal that interrupted it (SIGINT or SIGTERM), None if none did.
 
-    On the first SIGINT `stop` is called (start no new call); `grace` seconds later `work` is cancelled, which
+    On the first signal `stop` is called (start no new call); `grace` seconds later `work` is cancelled, which
     cancels the HTTP calls still in flight (a generation of the embedded model runs on to its end in its thread).
-    A second SIGINT exits the process with code 130 at once. Outside the main thread (e.g. the payload handler in
-    a worker thread) signals are left alone.
+    A second signal exits the process at once (code 130 after SIGINT, 143 after SIGTERM). Outside the main thread
+    (e.g. the payload handler in a worker thread) signals are left alone.
     """
     task = asyncio.ensure_future(work)
     if threading.current_thread() is not threading.main_thread():
         await task
-        return False
+        return None
     loop = asyncio.get_running_loop()
-    interrupted = False
+    interrupted: signal.Signals | None = None
 
-    def on_sigint() -> None:
+    def on_signal(received: signal.Signals) -> None:
         nonlocal interrupted
-        if interrupted:
+        if interrupted is not None:
             print("synthgen: interrupted: stopped at once (to resume, rerun the command)", file=sys.stderr)
-            os._exit(RunInterrupted.exit_code)  # no cleanup: outputs and the cache are already on disk line by line
-        interrupted = True
+            os._exit(exit_code(received))  # no cleanup: outputs and the cache are already on disk line by line
+        interrupted = received
         stop()
         loop.call_later(grace, task.cancel)
 
-    previous = signal.getsignal(signal.SIGINT)  # asyncio.run's own, or an embedding application's
-    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    previous = {number: signal.getsignal(number) for number in SIGNALS}  # asyncio.run's, or an application's
+    for number in SIGNALS:
+        loop.add_signal_handler(number, on_signal, number)
     try:
         await task
     except asyncio.CancelledError:
-        if not interrupted:
+        if interrupted is None:
             raise
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        if previous is not None:  # None: a handler not set from Python, which remove_signal_handler cannot restore
-            signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            loop.remove_signal_handler(number)
+            if handler is not None:  # None: a handler not set from Python, which remove_signal_handler cannot restore
+                signal.signal(number, handler)
     return interrupted
+
+
+def exit_code(received: signal.Signals) -> int:
+    """The exit code of a run a signal stopped: 128 + its number, as shells report it (130, 143)."""
+    return RunTerminated.exit_code if received == signal.SIGTERM else RunInterrupted.exit_code

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from omegaconf import DictConfig
 
 from synthgen.config.schema import Settings, validate_settings
 from synthgen.config.tree import to_plain
-from synthgen.core.errors import RunInterrupted, UserError
+from synthgen.core.errors import RunInterrupted, RunTerminated, UserError
 from synthgen.core.jsonl import write_json
 from synthgen.core.paths import cache_dir
 from synthgen.models.cache import CallCache
@@ -67,8 +68,10 @@ class Job:
                 stats.status = "interrupted"
                 client.stop()
 
-            if asyncio.run(run_interruptibly(self._run_pipeline(client), stop=stop)):
-                raise RunInterrupted(
+            received = asyncio.run(run_interruptibly(self._run_pipeline(client), stop=stop))
+            if received is not None:
+                error = RunTerminated if received == signal.SIGTERM else RunInterrupted
+                raise error(
                     f"{_produced(stats)} written to {self.out_dir} (to resume, rerun the same command with "
                     f"hydra.run.dir={self.out_dir}: finished calls replay from the cache)"
                 )

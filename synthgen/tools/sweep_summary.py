@@ -1,4 +1,5 @@
-"""The multirun summary: a Hydra callback that tabulates every job of a sweep into summary.md and summary.csv.
+"""The multirun summary: a Hydra callback that tabulates every job of a sweep into summary.md and summary.csv
+(and, for a sweep of trials, compares the assistants and writes calibration.jsonl).
 
 Jobs may run in other processes or on other machines (joblib, Ray, SLURM launchers), so the table is built
 from the job directories on disk: each job's `.hydra/overrides.yaml`, `.hydra/hydra.yaml`, `stats.json` and
@@ -61,8 +62,15 @@ class SweepSummary(Callback):
         """Write the summary of this sweep's jobs; raise SystemExit with a failed job's exit code if any failed."""
         sweep_dir = Path(config.hydra.sweep.dir)
         jobs = [job for job, mtime in _job_files(sweep_dir).items() if self._before.get(job) != mtime]
-        rows = summary_rows([path.parent.parent for path in jobs])
+        job_dirs = [path.parent.parent for path in jobs]
+        rows = summary_rows(job_dirs)
         write_summary(sweep_dir, rows)
+        from synthgen.pipelines.trial.calibration import write_calibration  # only a sweep's end needs it
+
+        trial_lines = write_calibration(sweep_dir, job_dirs)  # a sweep of trials: calibration.jsonl
+        if trial_lines:
+            with (sweep_dir / "summary.md").open("a", encoding="utf-8") as summary:
+                summary.write("\n" + "\n".join(trial_lines) + "\n")
         if config.get("report", True):
             _write_report(sweep_dir)
         failed = [row for row in rows if row["status"] not in SUCCEEDED]

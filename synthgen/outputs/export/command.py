@@ -2,12 +2,16 @@
 
 Usage:
     python -m synthgen.export RUN_DIR --to FORMAT [--to FORMAT ...] [--out DIR] [--reviewed CHOICE]
+        [--drop suspect,trivial --calibration SWEEP_DIR/calibration.jsonl]
 
 RUN_DIR is a run directory (holding datasets.jsonl or records.jsonl) or a directory above several runs, such
 as a Hydra multirun sweep: its runs are exported together. FORMAT is an option of conf/export/ (alpaca,
 deepeval, hf, openai, ragas, sharegpt, text) or the path of a YAML file in the same form (`_target_` plus
 options). Each format is written to RUN_DIR/export/FORMAT/, or to DIR/FORMAT/ with --out. --reviewed picks the
 reviewed items (`python -m synthgen.review`): accepted, not_rejected (the default once a decision exists) or all.
+options). Each format is written to RUN_DIR/export/FORMAT/, or to DIR/FORMAT/ with --out. With --drop, the items a
+sweep of trials flagged (calibration.jsonl) are left out: the calibrated subset is written to (DIR or
+RUN_DIR/export)/calibrated/ and the formats are made from it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from synthgen.core.command_line import OneLineParser
 from synthgen.core.errors import UserError
 from synthgen.core.paths import CONF_DIR
 from synthgen.outputs.export import Exporter, build_exporter, export_run
+from synthgen.outputs.export.calibrated import calibrated_run, parse_flags
 from synthgen.outputs.export.run_files import load_yaml
 from synthgen.outputs.reviewed import REVIEWED_CHOICES
 
@@ -67,11 +72,26 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="which reviewed items to export (default: not_rejected once any decision exists, else all)",
     )
+    parser.add_argument("--drop", default=None, metavar="FLAGS", help="leave out flagged items: suspect,trivial")
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the calibration.jsonl of a sweep of trials over this set (default: RUN_DIR/calibration.jsonl)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="synthgen.export: note: %(message)s", level=logging.WARNING, stream=sys.stderr)
     try:
         exporters = [load_exporter(name) for name in dict.fromkeys(args.to)]
-        written = export_run(args.run_dir, exporters, args.out, args.reviewed)
+        run_dir, out = args.run_dir, args.out
+        if args.drop is not None:
+            base = args.out or args.run_dir / "export"
+            calibration = args.calibration or args.run_dir / "calibration.jsonl"
+            run_dir, dropped = calibrated_run(args.run_dir, calibration, parse_flags(args.drop), base / "calibrated")
+            out = base
+            print(f"{run_dir / 'datasets.jsonl'} ({dropped} flagged items dropped)")
+        written = export_run(run_dir, exporters, out, args.reviewed)
     except UserError as error:
         return parser.fail(error)
     for path in written:

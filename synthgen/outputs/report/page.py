@@ -23,6 +23,7 @@ from synthgen.outputs.export.summary import (
 from synthgen.outputs.report.charts import quality_charts
 from synthgen.outputs.report.figures import run_colours
 from synthgen.outputs.report.items import FactView, SessionView, fact_sample, session_sample
+from synthgen.outputs.report.trial import trial_rows
 
 TEMPLATE = "report.html.j2"
 REVIEW_QUALITY = "review.json"
@@ -61,6 +62,8 @@ class JobView:
     changes: RunChanges | None = None  # an update run: what changed against its baseline
     retired: list[RetiredItem] = field(default_factory=list)
     human: HumanView | None = None
+    trial_scoring: str = ""
+    trial: list[list[str]] = field(default_factory=list)
 
 
 def write_report(run_dir: Path, *, sample_size: int = 50) -> Path:
@@ -131,6 +134,7 @@ def _job_view(run: Run, colour: str, overrides: str, sample_size: int, links: bo
         if isinstance(values, dict)
     ]
     own_report = run.path / REPORT
+    scoring, trial = trial_rows(run.path)
     return JobView(
         name=run.name,
         colour=colour,
@@ -153,6 +157,8 @@ def _job_view(run: Run, colour: str, overrides: str, sample_size: int, links: bo
             :sample_size
         ],
         human=human_view(run.path, run_items(run.path, run.sessions)),
+        trial_scoring=scoring,
+        trial=trial,
     )
 
 

@@ -25,21 +25,11 @@ import httpx
 import litellm
 from litellm import CustomLLM, ModelResponse
 
+from synthgen.models.providers.http_errors import raise_for_status
 from synthgen.models.structured import extract_json
 
 ALQUIMIA_PROVIDER = "alquimia"
 _PARAMS = "alquimia"  # the litellm kwarg ModelClient fills for Alquimia models
-# The HTTP status of a failed request → the litellm error ModelClient classifies (retry, unit failure, stop).
-_STATUS_ERRORS: dict[int, type[Exception]] = {
-    400: litellm.BadRequestError,
-    401: litellm.AuthenticationError,
-    403: litellm.PermissionDeniedError,
-    404: litellm.NotFoundError,
-    408: litellm.Timeout,
-    429: litellm.RateLimitError,
-    502: litellm.BadGatewayError,
-    503: litellm.ServiceUnavailableError,
-}
 _LIST_MARKER = re.compile(r"^(?:\d+[.)]|[-*•])\s*")
 
 
@@ -94,7 +84,8 @@ async def _ask(
     base = params["base_url"].rstrip("/") + (f"/{params['api_version'].strip('/')}" if params["api_version"] else "")
     payload = {
         "query": messages[-1]["content"],
-        "session_id": session_id(agent_id, messages, params),
+        # A caller's session (a trial's conversation) travels in extra_data, as Fair-Forge's runner passes it.
+        "session_id": extra_data.pop("session_id", None) or session_id(agent_id, messages, params),
         "extra_data": extra_data,
         "attachments": [],
     }
@@ -104,7 +95,7 @@ async def _ask(
         reply = await http.post(
             url, json=payload, params={"chat_history": params["chat_history"], "agentspace": params["agentspace"]}
         )
-        _raise_for_status(reply, agent_id)
+        raise_for_status(reply, agent_id, ALQUIMIA_PROVIDER, "Alquimia")
         stream_id = _json_object(reply.text).get("stream_id")
         if not stream_id:
             raise litellm.BadGatewayError(
@@ -125,7 +116,7 @@ async def _ask(
                 )
             if stream.is_error:
                 await stream.aread()
-                _raise_for_status(stream, agent_id)
+                raise_for_status(stream, agent_id, ALQUIMIA_PROVIDER, "Alquimia")
             async for line in stream.aiter_lines():
                 content = _event_content(line[5:]) if line.startswith("data:") else None
                 if content is not None:
@@ -184,21 +175,6 @@ def _fair_forge_queries(data: Any) -> list[str]:
     if not isinstance(items, list):
         return []
     return [item["query"] for item in items if isinstance(item, dict) and isinstance(item.get("query"), str)]
-
-
-def _raise_for_status(response: httpx.Response, agent_id: str) -> None:
-    """Map an HTTP error to the litellm error whose retry class matches it (5xx retried, 401 stops)."""
-    if not response.is_error:
-        return
-    message = (
-        f"Alquimia returned HTTP {response.status_code} for {response.request.method} "
-        f"{response.request.url.copy_with(query=None)}: {response.text[:200]!r}"
-    )
-    status = response.status_code
-    error = _STATUS_ERRORS.get(status, litellm.InternalServerError if status >= 500 else litellm.BadRequestError)
-    raise error(  # type: ignore[call-arg]
-        message=message, model=agent_id, llm_provider=ALQUIMIA_PROVIDER, response=response
-    )
 
 
 def _event_content(data: str) -> str | None:
