@@ -31,7 +31,13 @@ class Found:
         if aligned is None:
             return text
         start, end = aligned.dest_start, aligned.dest_end
-        if start > 0 and not text[start - 1].isspace():  # the tail of a word the quote does not start with
+        word = start
+        while word > 0 and not text[word - 1].isspace():
+            word -= 1
+        first = quote.split()[0].lower() if quote.split() else ""
+        if first.startswith(text[word:start].lower()):  # the quote's first word, cut: widened to all of it
+            start = word
+        else:  # the tail of a word the quote does not start with: dropped
             while start < end and not text[start].isspace():
                 start += 1
         while end < len(text) and not text[end].isspace():  # the whole of the last word
