@@ -315,6 +315,7 @@ class Settings(Strict):
     quiet: bool = False
     export: dict[str, dict[str, Any]] = Field(default_factory=dict)
     shard: ShardSettings = Field(default_factory=ShardSettings)
+    baseline: str | None = Field(None, min_length=1)  # an earlier run directory this run updates (docs/updating.md)
 
 
 _TAGS = {
@@ -397,6 +398,8 @@ def validate_settings(raw: dict[str, Any]) -> Settings:
     if uses_template and settings.fact_template is None:
         options = ", ".join(group_options("fact_template"))
         raise UserError(f"mode=facts needs a fact template (fix: add fact_template=NAME, one of: {options})")
+    if uses_template and settings.baseline is not None:
+        raise UserError("baseline= updates a document test set; mode=facts makes none (fix: drop baseline=)")
     if not uses_template and settings.fact_template is not None:
         raise UserError(
             f"fact_template={settings.fact_template.fact_name} is set but mode={settings.mode.kind} does not use it "

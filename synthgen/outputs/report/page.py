@@ -9,7 +9,9 @@ from pathlib import Path
 import jinja2
 
 from synthgen.core.errors import UserError
+from synthgen.core.jsonl import read_jsonl
 from synthgen.outputs.agreement import HumanView, human_view, run_items
+from synthgen.outputs.changes import RETIRED, RetiredItem, RunChanges, read_changes
 from synthgen.outputs.export.run_files import Run, find_runs
 from synthgen.outputs.export.summary import (
     answered_count,
@@ -57,9 +59,11 @@ class JobView:
     item_total: int
     report_link: str | None = None
     figures: dict[str, str] = field(default_factory=dict)
+    changes: RunChanges | None = None  # an update run: what changed against its baseline
+    retired: list[RetiredItem] = field(default_factory=list)
+    human: HumanView | None = None
     trial_scoring: str = ""
     trial: list[list[str]] = field(default_factory=list)
-    human: HumanView | None = None
 
 
 def write_report(run_dir: Path, *, sample_size: int = 50) -> Path:
@@ -148,9 +152,13 @@ def _job_view(run: Run, colour: str, overrides: str, sample_size: int, links: bo
         item_total=len(run.sessions) + len(run.facts),
         report_link=f"{run.name}/{REPORT}" if links and own_report.is_file() else None,
         figures={**cost_figures(run), **quality_figures(run)},
+        changes=read_changes(run.path),
+        retired=[RetiredItem.model_validate(row) for row in read_jsonl(run.path / RETIRED, missing_ok=True)][
+            :sample_size
+        ],
+        human=human_view(run.path, run_items(run.path, run.sessions)),
         trial_scoring=scoring,
         trial=trial,
-        human=human_view(run.path, run_items(run.path, run.sessions)),
     )
 
 

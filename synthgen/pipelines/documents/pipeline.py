@@ -10,6 +10,7 @@ judge. Every stage runs its units through the shared UnitRunner.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,12 +23,15 @@ from omegaconf import DictConfig
 from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings, Settings, validate_settings
 from synthgen.config.tree import to_plain
 from synthgen.core.errors import BudgetExhausted
-from synthgen.core.jsonl import JsonlOutput, write_json
+from synthgen.core.jsonl import JsonlOutput, write_json, write_jsonl
 from synthgen.models.client import ModelClient
 from synthgen.models.pricing import StagePlan
 from synthgen.models.providers.base import as_provider
+from synthgen.outputs.changes import RETIRED
 from synthgen.pipelines.documents.answers import STAGE as ANSWER_STAGE
 from synthgen.pipelines.documents.answers import answer_item, check_answer
+from synthgen.pipelines.documents.baseline import UpdatePlan, plan_update
+from synthgen.pipelines.documents.baseline.changes import merge_update_shards, write_changes, write_chunks
 from synthgen.pipelines.documents.dedup import EMBEDDING_STAGE, RunDuplicates, embedding_provider
 from synthgen.pipelines.documents.estimate import estimate_documents
 from synthgen.pipelines.documents.evidence import check_question
@@ -46,7 +50,7 @@ from synthgen.pipelines.judges import judge_provider
 from synthgen.run.shards import shard_units
 from synthgen.run.stats import RunStats
 from synthgen.run.units import UnitFailed, UnitRunner, guarded
-from synthgen.sources.base import as_loader
+from synthgen.sources.base import Chunk, as_loader
 
 log = logging.getLogger(__name__)
 EVIDENCE = "evidence_check"
@@ -93,6 +97,8 @@ class DocumentPipeline:
         dedup = self.mode.dedup
         self.embedding_model = embedding_provider(dedup.embedding_model) if dedup.embedding_model else None
         self.duplicates = RunDuplicates(dedup.threshold, dedup.embedding_threshold if self.embedding_model else None)
+        self.job_chunks: list[Chunk] = []  # every chunk of the whole job's units, for chunks.jsonl
+        self.update: UpdatePlan | None = None  # with baseline=: the items kept and retired
 
     @staticmethod
     def merge_shards(runs: list[Path], out: Path, stats: dict[str, Any], config: DictConfig) -> None:
@@ -100,10 +106,25 @@ class DocumentPipeline:
         settings = validate_settings(to_plain(config))
         plan = DocumentPlan(plan_job(settings), isinstance(settings.mode, ConversationModeSettings))
         merge_dataset_shards(runs, out, stats, plan)
+        merge_update_shards(runs, out, to_plain(config), settings.baseline)
 
     def estimate(self, plan: DocumentPlan) -> list[StagePlan]:
         """The calls `run` would make, with estimated tokens and cost."""
-        return estimate_documents(plan, self.mode, as_provider(self.settings.model), self.embedding_model)
+        return estimate_documents(
+            self._to_generate(plan), self.mode, as_provider(self.settings.model), self.embedding_model
+        )
+
+    def _to_generate(self, plan: DocumentPlan) -> DocumentPlan:
+        """The plan less the slots the baseline's kept items fill (the whole plan without a baseline)."""
+        if self.update is None:
+            return plan
+        units = []
+        for unit in plan.units:
+            state = self._state(unit)
+            missing = tuple(state.missing())
+            if missing:
+                units.append(dataclasses.replace(unit, slots=missing))
+        return DocumentPlan(units, plan.conversations)
 
     def plan(self) -> DocumentPlan:
         """Load, chunk, select and plan the units of the whole job, then keep this shard's: no model call."""
@@ -111,6 +132,10 @@ class DocumentPipeline:
         units = plan_job(self.settings, loader)
         for skipped in loader.skipped():  # unreadable files of a directory: recorded, the run goes on
             self.units.record(UnitFailed("load", skipped.error, document=skipped.document))
+        self.job_chunks = list({chunk.id: chunk for unit in units for chunk in unit.chunks}.values())
+        if self.settings.baseline is not None:  # decided over the whole job, so every shard decides alike
+            self.update = plan_update(self.settings.baseline, self.mode, self.settings.model, units, self.job_chunks)
+            units = self.update.units
         conversations = isinstance(self.mode, ConversationModeSettings)
         what = "conversations" if conversations else "(dataset, chunk) units"
         return DocumentPlan(shard_units(units, self.settings.shard, what), conversations)
@@ -120,7 +145,10 @@ class DocumentPipeline:
         self._count_requested(plan)
         judge = self._judge_client(client)
         embedder = client.for_model(self.embedding_model) if self.embedding_model is not None else None
-        states = [UnitState(unit) for unit in plan.units]
+        states = [self._state(unit) for unit in plan.units]
+        for state in states:  # the kept items are earlier questions of the run: new ones must not repeat them
+            for item in state.items():
+                self.duplicates.add(item)
         try:
             for round_ in range(1 + self.mode.max_top_up_calls):
                 todo = [state for state in states if not state.failed and state.missing()]
@@ -143,6 +171,11 @@ class DocumentPipeline:
             max_cost_usd=client.max_cost_usd,
             empty=self._empty_reason(),
         )
+
+    def _state(self, unit: Unit) -> UnitState:
+        """A unit's state, its slots filled by the baseline's kept items (if any)."""
+        kept = self.update.kept.get(unit.key, ()) if self.update is not None else ()
+        return UnitState(unit, kept={item.slot.number: item for item in kept})
 
     def _count_requested(self, plan: DocumentPlan) -> None:
         self.stats.requested["datasets"] = len({unit.session_id for unit in plan.units})
@@ -396,6 +429,7 @@ class DocumentPipeline:
     def _write(self, plan: DocumentPlan, states: list[UnitState]) -> None:
         """datasets.jsonl (sessions in plan order, those the budget left unfinished left out), quality.json."""
         texts = {chunk.id: chunk.text for unit in plan.units for chunk in unit.chunks}
+        texts.update((chunk.id, chunk.text) for state in states for item in state.items() for chunk in item.shown)
         sessions: dict[str, list[UnitState]] = {}
         for state in states:
             sessions.setdefault(state.unit.session_id, []).append(state)
@@ -440,6 +474,18 @@ class DocumentPipeline:
         quality = quality_report(written, self.rejected_rows, chunks, self.stats.requested["queries"])
         write_json(self.out_dir / "quality.json", quality)
         self.stats.quality_line = headline(quality)
+        write_chunks(self.out_dir, self.job_chunks)
+        if self.update is not None:
+            retired = self.update.retired if self.settings.shard.index == 0 else ()  # the job's, written once
+            write_jsonl(self.out_dir / RETIRED, [item.model_dump(mode="json") for item in retired])
+            changes = write_changes(self.out_dir, self.update.baseline)
+            log.info(
+                "baseline %s: kept %d items, retired %d, %d new",
+                self.update.baseline,
+                changes.kept,
+                changes.retired,
+                changes.new,
+            )
 
     def _shortfall(self, state: UnitState) -> dict[str, Any]:
         missing = state.missing()
