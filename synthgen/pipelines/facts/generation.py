@@ -13,7 +13,7 @@ from synthgen.pipelines.prompts import render_prompt
 
 QUESTION_STAGE = "questions"
 ANSWER_STAGE = "answers"
-MESSAGE_CHARS = 600  # a user message with some background (at 1,200 llama.cpp refused the grammar) one user message: up to a paragraph of background before the question
+MESSAGE_CHARS = 600  # one user message with some background (at 1,200 llama.cpp refused the grammar)
 
 
 class QuestionVariation(BaseModel):
