@@ -5,6 +5,8 @@ conversion."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import re
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from llama_cpp import llama_grammar
 from pydantic import BaseModel
 
+from synthgen.models.providers.local.weights import default_model_path
 from synthgen.models.structured import DEFAULT_MAX_CHARS, REPETITION_LIMIT, strict_schema, text_field, unbounded_strings
 from tests.fake_documents import DocumentModel
 from tests.fake_openai import FakeOpenAI
@@ -44,13 +47,44 @@ def sent_schemas(server: FakeOpenAI) -> dict[str, dict[str, Any]]:
     return {f"{schema['name']}#{i}": schema["schema"] for i, schema in enumerate(found.values())}
 
 
+@functools.cache
+def embedded_vocab() -> Any:
+    """The embedded model's vocabulary (no weights loaded), which llama.cpp's grammar sampler needs."""
+    import llama_cpp
+
+    model = llama_cpp.Llama(str(default_model_path()), vocab_only=True, verbose=False)
+    atexit.register(model.close)
+    return model, llama_cpp.llama_model_get_vocab(model._model.model)
+
+
+def grammar_loads(grammar: str) -> bool:
+    """Whether llama.cpp's own grammar sampler accepts `grammar` (it refuses rules past its limits, and the
+    embedded model then crashes on the call)."""
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(embedded_vocab()[1], grammar.encode(), b"root")
+    if sampler:
+        llama_cpp.llama_sampler_free(sampler)
+    return bool(sampler)
+
+
 def assert_bounded(schemas: dict[str, dict[str, Any]]) -> None:
-    """No free-text string unbounded, in the schema nor in llama-cpp-python's grammar for it."""
+    """No free-text string unbounded, in the schema nor in llama-cpp-python's grammar for it, and llama.cpp's
+    grammar sampler loads that grammar."""
     assert schemas
     for name, schema in schemas.items():
         assert unbounded_strings(schema) == [], name
         grammar = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
         assert not _UNBOUNDED_CHARS.search(grammar), name
+        assert grammar_loads(grammar), name
+
+
+def test_the_largest_bound_allowed_loads_in_llama_cpp_and_a_larger_one_does_not() -> None:
+    def grammar(max_chars: int) -> str:
+        return llama_grammar.json_schema_to_gbnf(json.dumps({"type": "string", "maxLength": max_chars}))
+
+    assert grammar_loads(grammar(REPETITION_LIMIT - 1))
+    assert not grammar_loads(grammar(REPETITION_LIMIT + 200))
 
 
 def test_strict_schema_bounds_every_string_no_field_sized() -> None:
@@ -67,7 +101,7 @@ def test_strict_schema_bounds_every_string_no_field_sized() -> None:
 
 
 def test_a_bound_must_stay_under_the_grammar_repetition_limit() -> None:
-    with pytest.raises(ValueError, match="between 1 and 1999"):
+    with pytest.raises(ValueError, match=f"between 1 and {REPETITION_LIMIT - 1}"):
         text_field(REPETITION_LIMIT)
     assert unbounded_strings({"type": "string", "maxLength": REPETITION_LIMIT}) == ["$"]
 

@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 Schema = TypeVar("Schema", bound=BaseModel)
-# llama.cpp's grammar parser refuses (or leaves unbounded) a repetition of more than 2,000: every string bound stays
-# below it.
-REPETITION_LIMIT = 2000
+# Every string bound stays below this: llama.cpp's grammar sampler refuses the grammar of a longer `maxLength` (the
+# nested optional rules that bound a string count against its repetition limit; llama-cpp-python 0.3.36 loads
+# 1,000 and refuses 1,100), and the embedded model then crashes.
+REPETITION_LIMIT = 1001
 # The bound of a free-text string no field sized: a long paragraph. A reply schema's fields size their own
 # (`text_field`); this only keeps a field nobody sized from running on.
 DEFAULT_MAX_CHARS = 1000

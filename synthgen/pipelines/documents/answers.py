@@ -19,7 +19,7 @@ from synthgen.pipelines.documents.quote_choices import offered, quote_type
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "answers"
-ANSWER_CHARS = 1500  # a concise reference answer: a paragraph, or a few steps
+ANSWER_CHARS = 1000  # a concise reference answer: a paragraph, or a few steps
 
 
 class Answer(BaseModel):
