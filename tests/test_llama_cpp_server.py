@@ -24,6 +24,14 @@ pytestmark = pytest.mark.local_model
 pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server] (the server-check extra)")
 
 
+# `python -m llama_cpp.server` with llama.cpp's extra weight buffers off, as the embedded provider loads the model
+# (model.local.extra_buffers): with them llama.cpp crashes in the first decode on a CPU that advertises AMX.
+SERVER_WITHOUT_EXTRA_BUFFERS = (
+    "import runpy; from synthgen.models.providers.local.handler import model_params\n"
+    "with model_params(use_extra_bufts=False): runpy.run_module('llama_cpp.server', run_name='__main__')"
+)
+
+
 @pytest.fixture(scope="module")
 def llama_cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The server on 127.0.0.1, serving the embedded weights as `embedded`; its base URL."""
@@ -32,7 +40,7 @@ def llama_cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # fmt: off
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()),
+            sys.executable, "-c", SERVER_WITHOUT_EXTRA_BUFFERS, "--model", str(default_model_path()),
             "--model_alias", "embedded", "--host", "127.0.0.1", "--port", str(port),
             "--n_ctx", "4096", "--n_threads", "2", "--verbose", "false",
         ],

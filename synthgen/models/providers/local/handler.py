@@ -156,7 +156,7 @@ def _load_llama(model_path: Path, settings: LocalModelSettings) -> Llama:
         raise UserError(_MISSING_LLAMA_CPP) from None
     threads = settings.n_threads or default_threads()
     try:
-        with _model_params(use_extra_bufts=settings.extra_buffers):
+        with model_params(use_extra_bufts=settings.extra_buffers):
             return Llama(
                 model_path=str(model_path),
                 n_ctx=settings.n_ctx,
@@ -200,7 +200,7 @@ def _stream_until_loop(llama: Llama, messages: list, kwargs: dict[str, Any]) -> 
 
 
 @contextmanager
-def _model_params(**fields: Any) -> Iterator[None]:
+def model_params(**fields: Any) -> Iterator[None]:
     """Load a model with these `llama_model_params` fields changed: `Llama()` takes no argument for some (e.g.
     `use_extra_bufts`), so its defaults are wrapped while it loads (under the handler's lock: one load at a time)."""
     import llama_cpp.llama_cpp as native
