@@ -4,7 +4,7 @@ Usage: flock /tmp/embedded-model.lock .venv/bin/python benchmarks/embedded_decod
 
 One process per setting (llama.cpp's threads and buffers are fixed at load): it loads the default weights with
 `model.local` settings changed, then asks for the bundled examples' first question call (its real prompt and
-reply schema, quotes chosen from the passages) `--repeats` times with the cache off, and prints the median
+reply schema, passages cited by number) `--repeats` times with the cache off, and prints the median
 tokens/s of the replies and of the whole call. The reference (the defaults) runs in the same invocation. The
 machine's load average is printed with each row: llama.cpp's spinning threads make the figures depend on it.
 """
@@ -33,17 +33,18 @@ from synthgen.models.client import ModelClient
 from synthgen.models.providers.local import EmbeddedModel
 from synthgen.models.providers.local.options import LocalModelSettings
 from synthgen.models.usage import Usage
-from synthgen.pipelines.documents.questions import reply_schema
-from synthgen.pipelines.documents.quote_choices import passages
+from synthgen.pipelines.documents.citing import Citing
+from synthgen.pipelines.documents.passages import number
+from synthgen.pipelines.documents.questions import excerpts, reply_schema
 from synthgen.pipelines.prompts import render_prompt
 from synthgen.sources.markdown import MarkdownLoader
 
 overrides, repeats = json.loads(sys.argv[1]), int(sys.argv[2])
 chunk = next(MarkdownLoader().chunks(str(sorted(EXAMPLES_DIR.glob("*.md"))[0])))
 prompt = render_prompt("queries.j2", count=3, language="english", instructions="Factual: ask for a fact.",
-    slots=[], seed_examples=[], written=[], excerpts=[{"number": 1, "document": chunk.document,
-    "header": chunk.header, "text": chunk.text}], answerable=True, fields={})
-schema = reply_schema((), False, passages([chunk], 15))
+    slots=[], seed_examples=[], written=[], excerpts=excerpts([chunk], 15), answerable=True, cite="number",
+    fields={})
+schema = reply_schema((), Citing("number", tuple(number([chunk], 15))))
 model = EmbeddedModel(name="local", model="synthgen-local/qwen2.5-coder-0.5b-instruct", max_concurrency=1,
     local=LocalModelSettings(**overrides))
 rates, seconds = [], []

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.fake_openai import Reply, excerpts_of, last_user_text, quote_from, scripted_questions
+from tests.fake_openai import Reply, last_user_text, scripted_choice, scripted_evidence, scripted_questions
 
 TYPE_OF = {  # the first words of each bundled type's prompt file
     "Factual:": "factual",
@@ -42,12 +42,13 @@ class DocumentModel:
     def __init__(self) -> None:
         # edit(prompt, questions) -> questions: change what a question call returns
         self.edit: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] = lambda prompt, questions: questions
-        self.answer: Callable[[str, list[str]], dict[str, Any]] = lambda question, excerpts: {
-            "quotes": [
-                {"excerpt": 1, "text": quote_from(excerpts[0])} if len(excerpts) > 1 else quote_from(excerpts[0])
-            ],
+        # answer(prompt, question) -> reply: cites the first excerpt as the prompt asks
+        self.answer: Callable[[str, str], dict[str, Any]] = lambda prompt, question: {
+            **{name: cited[:1] for name, cited in scripted_evidence(prompt).items()},
             "answer": f"From the excerpt: {question}",
         }
+        # choose(prompt, question) -> reply: the round trip's passages, those the question was written from
+        self.choose: Callable[[str, str], dict[str, Any]] = lambda prompt, question: scripted_choice(prompt)
         self.verdict: Callable[[str, str], dict[str, Any]] = lambda question, question_type: {
             "reason": "fine",
             "answerable": True,
@@ -62,11 +63,10 @@ class DocumentModel:
         self.prompts.append(text)
         if self.fail(text):
             return Reply(status=500, body='{"error": {"message": "model crashed"}}')
-        if text.startswith("Answer the user's question"):
-            reply = self.answer(text.rsplit("Question: ", 1)[1], excerpts_of(text))
-            if "quote nothing" in text:
-                reply = {**reply, "quotes": []}
-            return Reply(content=json.dumps(reply))
+        if "Which passages answer the user's question" in text:
+            return Reply(content=json.dumps(self.choose(text, text.rsplit("Question: ", 1)[1])))
+        if "Answer the user's question" in text:
+            return Reply(content=json.dumps(self.answer(text, text.rsplit("Question: ", 1)[1])))
         if text.startswith("Answer the question in"):
             return Reply(content="I think so.")
         if text.startswith("You check one item"):

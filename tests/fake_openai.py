@@ -151,34 +151,78 @@ def quote_from(excerpt: str) -> str:
     return max(excerpt.splitlines(), key=len).strip()[:120]
 
 
-BASE = ("question", "quotes", "difficulty")  # the fields every question has; a type may ask for more
+def passage_of(excerpt: str) -> int:
+    """The number of the passage a scripted reply cites in a numbered excerpt: the first on its longest line
+    (where `quote_from` quotes from)."""
+    return int(re.findall(r"\[(\d+)\]", max(excerpt.splitlines(), key=len))[0])
+
+
+BASE = ("question", "quotes", "evidence", "difficulty")  # the fields every question may have; a type may ask more
+UNANSWERABLE = "beyond the documents"  # in a scripted question the documents must not answer
+
+
+def scripted_evidence(text: str) -> dict[str, Any]:
+    """The evidence field a document prompt asks for: passage numbers (the first on each excerpt's longest
+    line), copied quotes (each excerpt's longest line; numbered when there are several), or none."""
+    excerpts = excerpts_of(text)
+    if '- "evidence": first' in text or '{"evidence": [...]' in text:
+        return {"evidence": [passage_of(excerpt) for excerpt in excerpts]}
+    if '"quotes": first' in text or '{"quotes": [...]' in text:
+        quotes: list[Any] = [quote_from(excerpt) for excerpt in excerpts]
+        if len(excerpts) > 1:  # several excerpts: each quote names its excerpt
+            quotes = [{"excerpt": number, "text": quote} for number, quote in enumerate(quotes, 1)]
+        return {"quotes": quotes}
+    return {}
 
 
 def scripted_questions(text: str) -> list[dict[str, Any]]:
     """As many questions as a document prompt asks for, lexically far apart (a digest of the prompt), each
-    quoting every excerpt it was shown (none when the prompt asks for no quote; plain strings for one excerpt)."""
+    citing every excerpt it was shown, as the prompt asks. A question written for given passages (evidence
+    first) names them (`from [3]`), and one the documents must not answer says so, for `scripted_choice`."""
     match = re.search(r"(?:exactly|the next) (\d+)", text)
     count = int(match.group(1)) if match else 1
-    excerpts = excerpts_of(text)
-    quotes: list[Any] = [] if '"quotes": [] (' in text else [quote_from(excerpt) for excerpt in excerpts]
-    if len(excerpts) > 1:  # several excerpts: each quote names its excerpt
-        quotes = [{"excerpt": number, "text": quote} for number, quote in enumerate(quotes, 1)]
-    return [
-        {
-            "question": f"Question {i} on {hashlib.sha256(f'{text}{i}'.encode()).hexdigest()}?",
-            "quotes": quotes,
-            "difficulty": "medium",
-            **{name: "noted" for name in re.findall(r'^- "(\w+)":', text, flags=re.MULTILINE) if name not in BASE},
-        }
-        for i in range(count)
-    ]
+    asked = re.findall(r"^(?:Question|Message) \d+:? \(?answered by passages? ([\d\[\] and]+)", text, re.MULTILINE)
+    unanswerable = "that nothing in the excerpt" in text
+    questions = []
+    for i in range(count):
+        digest = hashlib.sha256(f"{text}{i}".encode()).hexdigest()
+        numbers = re.findall(r"\d+", asked[i]) if i < len(asked) else []
+        tail = f" {UNANSWERABLE}" if unanswerable else (f" from [{', '.join(numbers)}]" if numbers else "")
+        questions.append(
+            {
+                **scripted_evidence(text),
+                "question": f"Question {i} on {digest}{tail}?",
+                "difficulty": "medium",
+                **{name: "noted" for name in re.findall(r'^- "(\w+)":', text, flags=re.MULTILINE) if name not in BASE},
+            }
+        )
+    return questions
+
+
+def scripted_choice(text: str) -> dict[str, Any]:
+    """A round-trip reply: the passages a scripted question names, none for one the documents must not answer,
+    else the passages `scripted_evidence` cites."""
+    question = text.rsplit("Question: ", 1)[1]
+    if UNANSWERABLE in question:
+        return {"passages": []}
+    named = re.search(r"from \[([\d, ]+)\]", question)
+    if named:
+        return {"passages": [int(n) for n in re.findall(r"\d+", named.group(1))]}
+    return {"passages": [passage_of(excerpt) for excerpt in excerpts_of(text)]}
+
+
+def scripted_reply(text: str) -> dict[str, Any]:
+    """What a document prompt's scripted reply is: a round-trip choice, or questions."""
+    if "Which passages answer the user's question" in text:
+        return scripted_choice(text)
+    return {"questions": scripted_questions(text)}
 
 
 def questions_with_latency(latency: float) -> Callable[[dict[str, Any]], Reply]:
     """A responder that waits `latency` seconds, then returns as many quoted questions as the prompt asks for."""
 
     def respond(request: dict[str, Any]) -> Reply:
-        return Reply(content=json.dumps({"questions": scripted_questions(last_user_text(request))}), delay=latency)
+        return Reply(content=json.dumps(scripted_reply(last_user_text(request))), delay=latency)
 
     return respond
 

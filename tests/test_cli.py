@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.pipelines.budgets import ANSWER_TOKENS, questions_budget
+from synthgen.pipelines.budgets import ANSWER_TOKENS, ROUNDTRIP_TOKENS, questions_budget
 from tests.cli import read_jsonl, run_cli
 from tests.fake_documents import DocumentModel
 from tests.fake_openai import FakeOpenAI, Reply, excerpts_of, last_user_text
@@ -32,6 +32,11 @@ They brought back 382 kg of rock and soil, still studied in laboratories today.
 def fake_model(request: dict) -> Reply:
     """Questions (as many as asked, distinct per prompt, each quoting its excerpts) or a quoted answer."""
     return DocumentModel()(request)
+
+
+def question_calls(server: FakeOpenAI) -> list[dict]:
+    """The question calls among the requests `server` received."""
+    return [r for r in server.requests if "You write questions" in last_user_text(r)]
 
 
 ONLY_FACTUAL = ("~mode.question_types", "+mode.question_types={factual:1}")  # one question call per chunk
@@ -75,15 +80,15 @@ def test_queries_with_answers_end_to_end(fake_openai: FakeOpenAI, doc: Path, tmp
         "Moon Guide > Exploration",
     }
     assert dataset["language"] == "french" and "27.3 days" in dataset["context"]
-    assert all("french" in last_user_text(r) for r in fake_openai.requests)
+    assert all("french" in last_user_text(r) for r in fake_openai.requests if "Which passages" not in last_user_text(r))
     stats = json.loads((out / "stats.json").read_text())
     assert stats["status"] == "completed"
     assert stats["requested"] == {"datasets": 1, "queries": 9, "answers": 9}
     assert stats["produced"] == stats["requested"] and stats["failures"] == 0
     types_per_chunk = {(t["agentic"]["chunk_id"], t["agentic"]["question_type"]) for t in turns}
     assert stats["stages"]["questions"]["calls"] == len(types_per_chunk)  # one call per chunk and type
-    assert stats["stages"]["answers"]["calls"] == 9
-    assert stats["calls"] == len(fake_openai.requests) == len(types_per_chunk) + 9
+    assert stats["stages"]["answers"]["calls"] == stats["stages"]["roundtrip"]["calls"] == 9
+    assert stats["calls"] == len(fake_openai.requests) == len(types_per_chunk) + 9 + 9
     assert not list(tmp_path.glob("outputs"))  # nothing written to the current directory
     assert (out / ".hydra" / "config.yaml").exists()
 
@@ -111,7 +116,9 @@ def test_conversation_turns_build_on_each_other(fake_openai: FakeOpenAI, doc: Pa
         assert (first["agentic"]["builds_on"], second["agentic"]["builds_on"]) == (None, first["qa_id"])
         assert first["agentic"]["chunk_id"] == second["agentic"]["chunk_id"]
         second_answer_prompt = next(
-            last_user_text(r) for r in fake_openai.requests if f"Question: {second['query']}" in last_user_text(r)
+            prompt
+            for prompt in map(last_user_text, fake_openai.requests)
+            if f"Question: {second['query']}" in prompt and "Answer the user's question" in prompt
         )
         assert f"User: {first['query']}" in second_answer_prompt
         assert f"Assistant: {first['ground_truth_assistant']}" in second_answer_prompt
@@ -140,6 +147,8 @@ def test_short_replies_are_topped_up_and_a_shortfall_is_reported(
 ) -> None:
     def one_at_a_time(request: dict) -> Reply:
         reply = json.loads(fake_model(request).content or "{}")
+        if "questions" not in reply:  # a round trip
+            return Reply(content=json.dumps(reply))
         return Reply(content=json.dumps({"questions": reply["questions"][:1]}))
 
     fake_openai.responder = one_at_a_time
@@ -195,13 +204,17 @@ def test_a_runaway_reply_is_drawn_again_and_calls_are_budgeted(
     assert len(dataset["conversation"]) == 9 and not read_jsonl(out / "failures.jsonl")
     stages = json.loads((out / "stats.json").read_text())["stages"]
     assert stages["questions"]["truncations"] == 1 and stages["questions"]["repairs"] == 0
-    answering = [last_user_text(r).startswith("Answer the user's question") for r in fake_openai.requests]
-    assert stages["questions"]["calls"] == answering.count(False)  # the cut-off reply too: it was paid for
+    prompts = [last_user_text(r) for r in fake_openai.requests]
+    asking = ["You write questions" in prompt for prompt in prompts]
+    assert stages["questions"]["calls"] == asking.count(True)  # the cut-off reply too: it was paid for
     assert stages["answers"]["truncations"] == 0
     limits = [r["max_tokens"] for r in fake_openai.requests]
-    asked = {limit for limit, answer in zip(limits, answering, strict=True) if not answer}
-    assert asked and asked <= {questions_budget(count) for count in (1, 2, 3)}  # sized by the questions asked
-    assert {limit for limit, answer in zip(limits, answering, strict=True) if answer} == {ANSWER_TOKENS}
+    asked = {limit for limit, ask in zip(limits, asking, strict=True) if ask}
+    assert asked and asked <= {questions_budget(count, "number") for count in (1, 2, 3)}  # sized by the questions
+    answering = {limit for limit, prompt in zip(limits, prompts, strict=True) if "Answer the user's" in prompt}
+    assert answering == {ANSWER_TOKENS}
+    choosing = {limit for limit, prompt in zip(limits, prompts, strict=True) if "Which passages" in prompt}
+    assert choosing == {ROUNDTRIP_TOKENS}
 
 
 def test_every_unit_failing_exits_non_zero_with_stats(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:
@@ -253,7 +266,7 @@ def test_limit_caps_the_chunks_of_a_document_run(fake_openai: FakeOpenAI, doc: P
     assert run_cli(*fake_args(fake_openai, doc, out, "limit=2", *ONLY_FACTUAL), cwd=tmp_path).returncode == 0
     [dataset] = read_jsonl(out / "datasets.jsonl")
     assert [t["agentic"]["chunk_index"] for t in dataset["conversation"]] == [0, 0, 0, 1, 1, 1]
-    assert len(fake_openai.requests) == 2
+    assert len(question_calls(fake_openai)) == 2
 
 
 def test_a_chunk_drawn_twice_into_one_sample_gets_distinct_ids(
@@ -280,7 +293,7 @@ def test_a_chunk_drawn_twice_into_one_sample_gets_distinct_ids(
     stats = json.loads((out / "stats.json").read_text())
     assert stats["cache_hits"] == 0  # a repeated chunk is a new draw, not a cache hit
     # This fake answers the same prompt the same way: the repeat is a duplicate, replaced by a top-up.
-    assert len(fake_openai.requests) == 6 + stats["duplicates_removed"]
+    assert len(question_calls(fake_openai)) == 6 + stats["duplicates_removed"]
 
 
 def test_a_key_quoted_by_the_provider_never_reaches_the_error_line_or_outputs(

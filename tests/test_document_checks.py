@@ -30,6 +30,7 @@ ALL_TYPES = [
     "out_of_scope",
 ]
 BAD_QUOTE = "The Moon is made of green cheese, as every survey has shown."
+COPIED = "mode.evidence.cite=text"  # replies copy their quotes, which the tests then spoil
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_every_type_renders_and_its_items_carry_its_label(
     )
     kept = turns(out)
     assert Counter(t["agentic"]["question_type"] for t in kept) == dict.fromkeys(ALL_TYPES, 3)
-    question_prompts = [p for p in model.prompts if p.startswith("You write questions")]
+    question_prompts = [p for p in model.prompts if "You write questions" in p]
     assert len(question_prompts) == 24  # one call per chunk and type
     for turn in kept:
         [prompt] = [p for p in question_prompts if turn["query"] in [q["question"] for q in scripted_questions(p)]]
@@ -107,7 +108,7 @@ def test_every_type_renders_and_its_items_carry_its_label(
             assert agentic["source_chunks"] == [agentic["chunk_id"]]
         else:
             assert agentic["evidence"] and all(e["score"] >= 0.9 for e in agentic["evidence"])
-            assert agentic["checks"] == ["evidence_check", "dedup", "answer_evidence_check"]
+            assert agentic["checks"] == ["evidence_check", "dedup", "roundtrip", "answer_evidence_check"]
         if agentic["question_type"] == "multi_hop":
             assert len({e["chunk_id"] for e in agentic["evidence"]}) == 2 == len(agentic["source_chunks"])
     for name, field in (
@@ -134,7 +135,7 @@ def test_bad_quotes_are_rejected_and_topped_up_so_counts_per_type_hold(
 
     model.edit = spoil_first
     caplog.set_level(logging.INFO, logger="synthgen")
-    out = run(fake_openai, tmp_path, *mix("factual", "reasoning"), "mode.num_queries_per_chunk=4")
+    out = run(fake_openai, tmp_path, *mix("factual", "reasoning"), "mode.num_queries_per_chunk=4", COPIED)
     stats = stats_of(out)
     assert stats["requested_by_type"] == stats["kept_by_type"] == {"factual": 6, "reasoning": 6}
     assert stats["shortfall_by_type"] == {"factual": 0, "reasoning": 0} and stats["shortfall"]["queries"] == 0
@@ -152,7 +153,7 @@ def test_bad_quotes_are_rejected_and_topped_up_so_counts_per_type_hold(
     assert quality["rejected_by_reason"] == {"quote_not_found": 3}
 
     short = run(fake_openai, tmp_path, *mix("factual", "reasoning"), "mode.num_queries_per_chunk=4",
-                "mode.max_top_up_calls=0", name="short")  # fmt: skip
+                "mode.max_top_up_calls=0", COPIED, name="short")  # fmt: skip
     assert stats_of(short)["shortfall_by_type"] == {"factual": 3, "reasoning": 0}
     assert "kept 9/12, coverage 100%" in caplog.text  # the quality figures close the log line
 
@@ -186,8 +187,8 @@ def test_answers_that_only_repeat_the_question_are_rejected_and_replaced(
             first_questions.add(questions[0]["question"])
         return questions
 
-    def echo_once(question: str, excerpts: list[str]) -> dict[str, Any]:
-        reply = answered(question, excerpts)
+    def echo_once(prompt: str, question: str) -> dict[str, Any]:
+        reply = answered(prompt, question)
         if question in first_questions:  # each chunk's first question: answered with words of the question alone
             return {**reply, "answer": question.split(" on ")[0]}
         return reply
@@ -212,7 +213,7 @@ def test_multi_hop_items_cite_at_least_two_chunks(
         return questions
 
     model.edit = one_excerpt_first
-    out = run(fake_openai, tmp_path, *mix("multi_hop"), "mode.num_queries_per_chunk=1")
+    out = run(fake_openai, tmp_path, *mix("multi_hop"), "mode.num_queries_per_chunk=1", COPIED)
     rejected = read_jsonl(out / "rejected.jsonl")
     assert [r["reason"] for r in rejected] == ["single_chunk_evidence"] * 3
     kept = turns(out)
@@ -221,7 +222,7 @@ def test_multi_hop_items_cite_at_least_two_chunks(
     for turn in kept:
         assert len(set(turn["agentic"]["source_chunks"])) == 2
         assert {e["chunk_id"] for e in turn["agentic"]["evidence"]} == set(turn["agentic"]["source_chunks"])
-    prompts = [p for p in model.prompts if p.startswith("You write questions")]
+    prompts = [p for p in model.prompts if "You write questions" in p]
     assert all(p.count("<excerpt>") == 2 for p in prompts) and len(chunk_texts) == 3
 
 
@@ -247,7 +248,7 @@ def test_duplicates_across_chunks_are_removed_and_replaced(
     assert all(repeated[0] in r["detail"] for r in rejected)
     kept = turns(out)
     assert len(kept) == 6 and sum(t["query"] == repeated[0] for t in kept) == 1
-    assert all(t["agentic"]["checks"] == ["evidence_check", "dedup"] for t in kept)
+    assert all(t["agentic"]["checks"] == ["evidence_check", "dedup", "roundtrip"] for t in kept)
     stats = stats_of(out)
     assert stats["duplicates_removed"] == 2 and stats["counts"]["duplicates_removed"] == 2
     assert json.loads((out / "quality.json").read_text())["duplicates_removed"] == 2
@@ -263,7 +264,7 @@ def test_conversations_are_one_session_each_and_a_rejected_turn_is_rewritten(
 
     model.edit = spoil_second_turn
     args = ("mode=conversation", "strategy=random", "strategy.num_samples=2", "strategy.chunks_per_sample=2")
-    out = run(fake_openai, tmp_path, *args, "mode.answers=true")
+    out = run(fake_openai, tmp_path, *args, "mode.answers=true", COPIED)
     datasets = read_jsonl(out / "datasets.jsonl")
     assert len(datasets) == 2 and len({d["session_id"] for d in datasets}) == 2
     for dataset in datasets:
@@ -273,9 +274,9 @@ def test_conversations_are_one_session_each_and_a_rejected_turn_is_rewritten(
         assert {t["agentic"]["persona"] for t in conversation} == {None}
     rejected = read_jsonl(out / "rejected.jsonl")
     assert sorted(r["reason"] for r in rejected) == ["after_rejected_turn"] * 2 + ["quote_not_found"] * 2
-    top_ups = [p for p in model.prompts if "conversation so far" in p and p.startswith("You write the user")]
+    top_ups = [p for p in model.prompts if "conversation so far" in p and "You write the user" in p]
     assert len(top_ups) == 2 and all("Write the next 2 user messages" in p for p in top_ups)
-    answers = [p for p in model.prompts if p.startswith("Answer the user's question")]
+    answers = [p for p in model.prompts if "Answer the user's question" in p]
     assert all(p.count("<excerpt>") == 2 for p in answers)  # a random sample's conversation spans its chunks
     kept_first = datasets[0]["conversation"][0]
     later = next(p for p in answers if f"Question: {datasets[0]['conversation'][1]['query']}" in p)

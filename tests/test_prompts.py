@@ -16,7 +16,7 @@ HOSTILE = (
 )
 
 
-def _render(prompt: str, text: str) -> str:
+def _render(prompt: str, text: str, cite: str = "none") -> str:
     return render_prompt(
         prompt,
         count=2,
@@ -26,20 +26,26 @@ def _render(prompt: str, text: str) -> str:
         excerpts=[{"number": 1, "document": "doc.md", "header": "Guide > Install", "text": text}],
         instructions="Factual: one fact.",
         slots=[
-            {"number": 1, "persona": "a new user", "difficulty": "hard"},
-            {"number": 2, "persona": None, "difficulty": None},
+            {"number": 1, "persona": "a new user", "difficulty": "hard", "passages": [3]},
+            {"number": 2, "persona": None, "difficulty": None, "passages": []},
         ],
         answerable=True,
         fields={"situation": "the user's situation"},
         persona="a new user",
-        turns=[{"number": 1, "difficulty": None, "instructions": "Factual: one fact."}],
+        turns=[{"number": 1, "difficulty": None, "instructions": "Factual: one fact.", "passages": [3]}],
+        cite=cite,
     )
 
 
+@pytest.mark.parametrize("cite", ["none", "number", "text"])
 @pytest.mark.parametrize("prompt", ["queries.j2", "conversation.j2"])
-def test_hostile_document_text_reaches_the_prompt_unchanged(prompt: str) -> None:
-    rendered = _render(prompt, HOSTILE)
+def test_hostile_document_text_reaches_the_prompt_unchanged(prompt: str, cite: str) -> None:
+    rendered = _render(prompt, HOSTILE, cite)
     assert HOSTILE in rendered
+    assert "answered by passage [3]" in rendered  # a slot's passages, evidence first
+    assert ('"evidence": first' in rendered) == (cite == "number") and ('"quotes": first' in rendered) == (
+        cite == "text"
+    )
     assert "german" in rendered and "Wie geht das?" in rendered and "Guide > Install" in rendered
 
 
@@ -53,9 +59,11 @@ def test_answer_prompt_carries_history_and_question() -> None:
         answerable=True,
         history=[{"query": "What is {{ x }}?", "answer": "It is {% y %}."}],
         question="And {{ z }}?",
+        cite="number",
+        evidence=[2],
     )
     assert HOSTILE in rendered and "What is {{ x }}?" in rendered and "It is {% y %}." in rendered
-    assert rendered.endswith("Question: And {{ z }}?")
+    assert rendered.endswith("Question: And {{ z }}?") and "written from passage [2]" in rendered
 
 
 def test_misspelt_variable_in_a_user_prompt_is_an_error(tmp_path: Path) -> None:

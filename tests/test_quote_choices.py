@@ -18,6 +18,9 @@ from tests.fake_openai import FakeOpenAI, last_user_text
 from tests.test_cli import DOC, ONLY_FACTUAL, fake_args
 
 
+COPIED = ("mode.evidence.cite=text", "mode.generation=free", "mode.roundtrip.enabled=false")  # quotes are copied
+
+
 @pytest.fixture
 def doc(tmp_path: Path) -> Path:
     path = tmp_path / "moon.md"
@@ -73,7 +76,7 @@ def test_calls_offer_their_excerpts_passages_and_chosen_quotes_are_kept(
 ) -> None:
     fake_openai.responder = DocumentModel()  # quotes the longest line of an excerpt: one of the passages
     out = tmp_path / "run"
-    args = fake_args(fake_openai, doc, out, *ONLY_FACTUAL, "mode.answers=true", "model.quote_choices=true")
+    args = fake_args(fake_openai, doc, out, *ONLY_FACTUAL, *COPIED, "mode.answers=true", "model.quote_choices=true")
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = [line.strip() for line in DOC.splitlines()]
@@ -92,7 +95,7 @@ def test_calls_offer_their_excerpts_passages_and_chosen_quotes_are_kept(
 def test_without_quote_choices_quotes_are_free_text(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:
     fake_openai.responder = DocumentModel()
     out = tmp_path / "run"
-    assert run_cli(*fake_args(fake_openai, doc, out, *ONLY_FACTUAL, "limit=1"), cwd=tmp_path).returncode == 0
+    assert run_cli(*fake_args(fake_openai, doc, out, *ONLY_FACTUAL, *COPIED, "limit=1"), cwd=tmp_path).returncode == 0
     assert fake_openai.requests and all(
         enums(request) == [["easy", "medium", "hard"]] for request in fake_openai.requests
     )

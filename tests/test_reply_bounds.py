@@ -119,11 +119,13 @@ def test_every_schema_the_document_modes_send_is_bounded(fake_openai: FakeOpenAI
     fake_openai.responder = DocumentModel()
     judged = ("mode.answers=true", "mode.judge.enabled=true", "mode.judge.closed_book=true")
     run(fake_openai, tmp_path, *judged, name="queries")
-    run(fake_openai, tmp_path, *judged, "model.quote_choices=true", name="choices")
+    run(fake_openai, tmp_path, *judged, "model.quote_choices=true", name="evidence_first")
+    run(fake_openai, tmp_path, *judged, "model.quote_choices=true", "mode.evidence.cite=text", name="choices")
+    run(fake_openai, tmp_path, "mode.answers=true", "mode.evidence.cite=text", name="copied")
     run(fake_openai, tmp_path, "mode=conversation", "mode.answers=true", name="conversation")
     schemas = sent_schemas(fake_openai)
     names = {name.split("#")[0] for name in schemas}
-    assert {"QuestionList", "Answer", "NumberedAnswer", "ClosedBookJudgement"} <= names
+    assert {"QuestionList", "Answer", "RoundTrip", "ClosedBookJudgement"} <= names
     assert_bounded(schemas)
 
 

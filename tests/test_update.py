@@ -299,7 +299,7 @@ def test_a_conversation_keeps_its_turns_up_to_the_first_one_retired(
     assert kept["qa_id"] == old["Storage"][0]["qa_id"] and retired[old["Storage"][1]["qa_id"]] == "evidence_changed"
     assert rewritten["qa_id"] != old["Storage"][1]["qa_id"] and rewritten["agentic"]["builds_on"] == kept["qa_id"]
     prompts = [r["messages"][-1]["content"] for r in fake_openai.requests[before:]]
-    [storage_call] = [p for p in prompts if p.startswith("You write") and "conversation so far" in p]
+    [storage_call] = [p for p in prompts if "You write" in p and "conversation so far" in p]
     assert kept["query"] in storage_call and "## Storage" in storage_call  # the new turn continues the kept one
     assert len(new["Charging"]) == len(new["Transport"]) == 2
     assert not {t["qa_id"] for t in new["Charging"]} & {first["qa_id"], second["qa_id"]}

@@ -92,8 +92,17 @@ class EvidenceSettings(Strict):
     """The deterministic quote check: every quote an item claims must be in its chunks."""
 
     enabled: bool = True
+    cite: Literal["number", "text"] = "number"
     threshold: float = Field(0.9, gt=0.0, le=1.0)
     min_quote_chars: int = Field(15, ge=1)
+
+
+class RoundTripSettings(Strict):
+    """The round trip: a short call answers each question by choosing the passages that answer it, and the item
+    stays only if they are its own evidence (none, for a type the documents must not answer)."""
+
+    enabled: bool = True
+    prompt: str = "roundtrip.j2"
 
 
 class DocumentJudgeSettings(Strict):
@@ -133,7 +142,9 @@ class DocumentModeSettings(Strict):
     question_types: dict[str, float] = Field(default_factory=lambda: {"factual": 1.0})
     difficulty: dict[Difficulty, float] | None = None
     personas: list[str] | str = Field(default_factory=list)
+    generation: Literal["auto", "evidence_first", "free"] = "auto"
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    roundtrip: RoundTripSettings = Field(default_factory=RoundTripSettings)
     judge: DocumentJudgeSettings = Field(default_factory=DocumentJudgeSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
 

@@ -3,13 +3,16 @@ early. Each is several times a typical reply; the model's max_tokens stays the c
 
 from __future__ import annotations
 
-QUESTION_TOKENS = 240  # one question with its supporting quotes, difficulty and JSON quoting (typically 60-120)
+QUESTION_TOKENS = 240  # one question with its copied quotes, difficulty and JSON quoting (typically 60-120)
+CITED_QUESTION_TOKENS = 120  # one question citing passages by number, or asked about them (typically 25-60)
+ROUNDTRIP_TOKENS = 32  # the passage numbers that answer a question, as JSON
 LIST_TOKENS = 32  # the JSON object around a list
 ANSWER_TOKENS = 600  # a concise reference answer from an excerpt, with its supporting quotes
 MESSAGE_TOKENS = 320  # facts mode: one user message, up to a paragraph of background before the question
 VERDICT_TOKENS = 256  # a judge's one-sentence reason and its verdict, as JSON
 
 
-def questions_budget(count: int) -> int:
-    """max_tokens for a JSON list of `count` questions (or conversation turns)."""
-    return LIST_TOKENS + count * QUESTION_TOKENS
+def questions_budget(count: int, cite: str = "text") -> int:
+    """max_tokens for a JSON list of `count` questions (or conversation turns) that `cite` their evidence by
+    copied `text`, by `number` or not at all (`none`)."""
+    return LIST_TOKENS + count * (QUESTION_TOKENS if cite == "text" else CITED_QUESTION_TOKENS)

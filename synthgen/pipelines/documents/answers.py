@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, create_model
 
@@ -11,83 +12,83 @@ from synthgen.core.normalise import normalise
 from synthgen.models.client import ModelClient
 from synthgen.models.structured import text_field
 from synthgen.pipelines.budgets import ANSWER_TOKENS
-from synthgen.pipelines.documents.evidence import QUOTE_CHARS, Quote, Verdict, check_quotes
+from synthgen.pipelines.documents.citing import citing, evidence_field, numbers_of
+from synthgen.pipelines.documents.evidence import Quote, Verdict, check_quotes
 from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.plan import DocumentMode
 from synthgen.pipelines.documents.questions import draw_of, excerpts
-from synthgen.pipelines.documents.quote_choices import offered, quote_type
+from synthgen.pipelines.documents.wording import check_numbers
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "answers"
 ANSWER_CHARS = 1000  # a concise reference answer: a paragraph, or a few steps
 
 
-class Answer(BaseModel):
-    """What an answer call returns: the quotes first, so the answer is written from what was copied."""
+@dataclass(frozen=True)
+class Answer:
+    """A reference answer as written: its text, the quotes it claims, and passage numbers it cited that do not
+    exist."""
 
-    quotes: list[Annotated[str, text_field(QUOTE_CHARS)]]
-    answer: str = text_field(ANSWER_CHARS)
-
-    def claimed(self) -> list[Quote]:
-        """The quotes with the excerpt each claims to come from."""
-        return [Quote(excerpt=1, text=quote) for quote in self.quotes]
-
-
-class NumberedAnswer(Answer):
-    """An answer from several excerpts: each quote names the excerpt it comes from."""
-
-    quotes: list[Quote]  # type: ignore[assignment]
-
-    def claimed(self) -> list[Quote]:
-        """The quotes as given."""
-        return list(self.quotes)
+    answer: str
+    quotes: list[Quote]
+    unknown: tuple[int, ...] = ()
 
 
 @lru_cache(maxsize=512)
-def answer_schema(numbered: bool, choices: tuple[str, ...] | None) -> type[Answer]:
-    """The answer reply schema: quotes are plain strings, or `{excerpt, text}` objects when `numbered`, chosen
-    from `choices` when given."""
-    base = NumberedAnswer if numbered else Answer
-    if not choices:
-        return base
-    return create_model(base.__name__, __base__=base, quotes=(quote_type(choices, numbered), ...))
+def answer_schema(key: tuple[Any, ...]) -> type[BaseModel]:
+    """The answer reply schema: the evidence field of `key` (`citing.evidence_field`), if any, then the answer."""
+    evidence = evidence_field(*key)
+    fields: dict[str, Any] = {evidence[0]: (evidence[1], ...)} if evidence else {}
+    return create_model("Answer", **fields, answer=(str, text_field(ANSWER_CHARS)))
 
 
 async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, history: list[dict[str, Any]]) -> Answer:
     """The reference answer of `item` from its chunks; `history` holds the conversation's earlier turns."""
     kind = mode.types[item.slot.type]
+    cited = citing(client, item.shown, mode.evidence, answerable=kind.answerable, asked=False)
     prompt = render_prompt(
         mode.answer_prompt,
         language=mode.language,
-        excerpts=excerpts(item.shown),
+        excerpts=excerpts(item.shown, mode.evidence.min_quote_chars if cited.kind == "number" else None),
         instructions=kind.answer_instructions,
         notes=item.notes,
         history=history,
         question=item.question,
         answerable=kind.answerable,
+        cite=cited.kind,
+        evidence=numbers_of(cited.passages, item.evidence) if cited.kind == "number" else [],
     )
-    choices = offered(client, item.shown, mode.evidence, answerable=kind.answerable)
-    schema = answer_schema(len(item.shown) > 1, choices)
-    return await client.structured(
+    reply = await client.structured(
         [{"role": "user", "content": prompt}],
-        schema,
+        answer_schema(cited.key()),
         stage=STAGE,
         draw=draw_of(item.unit, mode, item.round),
         max_tokens=ANSWER_TOKENS,
     )
+    field = cited.field()
+    quotes, unknown = cited.claimed(getattr(reply, field[0])) if field else ([], [])
+    return Answer(reply.answer, quotes, tuple(unknown))  # type: ignore[attr-defined]
 
 
 def check_answer(item: Item, reply: Answer, mode: DocumentMode) -> Verdict:
-    """An answer must say something beyond the question's own words and carry quotes found in the item's chunks
-    (none for an unanswerable type)."""
+    """An answer must say something beyond the question's own words, carry quotes found in the item's chunks
+    (none for an unanswerable type), and give no number that neither they, the question's evidence nor the
+    question hold."""
     words = normalise(reply.answer).split()
     if not words:
         return Verdict([], "empty_answer", "the answer is empty")
     if set(words) <= set(normalise(item.question).split()):
         return Verdict([], "answer_repeats_question", f"the answer only repeats words of the question: {reply.answer}")
     verdict = check_quotes(
-        reply.claimed(), item.shown, mode.evidence, answerable=mode.types[item.slot.type].answerable, hops=1
+        reply.quotes,
+        item.shown,
+        mode.evidence,
+        answerable=mode.types[item.slot.type].answerable,
+        hops=1,
+        unknown=reply.unknown,
     )
-    if verdict.reason is None:
-        return verdict
-    return Verdict(verdict.evidence, f"answer_{verdict.reason}", verdict.detail.replace("quote", "answer quote", 1))
+    if verdict.reason is not None:
+        return Verdict(verdict.evidence, f"answer_{verdict.reason}", verdict.detail.replace("quote", "answer quote", 1))
+    sources = [item.question] + [e.quote for e in verdict.evidence + item.evidence]
+    stray = check_numbers(reply.answer, sources)
+    return verdict if stray is None else Verdict(verdict.evidence, *stray)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings
 from synthgen.models.client import EMBEDDING_BATCH
 from synthgen.models.pricing import TOKENS_PER_ANSWER, TOKENS_PER_QUESTION, StagePlan, priced
@@ -13,9 +15,11 @@ from synthgen.pipelines.documents.plan import DocumentPlan
 from synthgen.pipelines.documents.question_types import instructions
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
 from synthgen.pipelines.documents.questions import excerpts
+from synthgen.pipelines.documents.roundtrip import STAGE as ROUNDTRIP_STAGE
 from synthgen.pipelines.prompts import render_prompt
 
 TOKENS_PER_QUOTE = 40  # the quotes and difficulty that come with a question or an answer
+TOKENS_PER_CITATION = 10  # passage numbers cited (or chosen by the round trip), as JSON
 TOKENS_PER_VERDICT = 60
 
 
@@ -26,10 +30,14 @@ def estimate_documents(
     embedding_model: LiteLLMModel | None = None,
 ) -> list[StagePlan]:
     """First-round calls only (top-ups not counted): one question call per unit and type (per conversation),
-    and with answers or the judge one call per question. The quote check makes no call, nor does dedup unless
-    it has an `embedding_model`: then the first round's questions in requests of EMBEDDING_BATCH, priced on it."""
+    and with the round trip, answers or the judge one call per question. The quote check makes no call, nor
+    does dedup unless it has an `embedding_model`: then the first round's questions in requests of
+    EMBEDDING_BATCH, priced on it."""
     questions, answers, judge = StagePlan(QUESTION_STAGE), StagePlan(ANSWER_STAGE), StagePlan(JUDGE_STAGE)
-    per_question = TOKENS_PER_QUESTION + TOKENS_PER_QUOTE
+    roundtrip = StagePlan(ROUNDTRIP_STAGE)
+    numbered = mode.evidence.cite == "number"
+    per_question = TOKENS_PER_QUESTION + (TOKENS_PER_CITATION if numbered else TOKENS_PER_QUOTE)
+    min_chars = mode.evidence.min_quote_chars if numbered else None
     for unit in plan.units:
         types = [unit.slots[0].type] if unit.conversation else list(dict.fromkeys(slot.type for slot in unit.slots))
         for name in types:
@@ -37,12 +45,23 @@ def estimate_documents(
             shown = unit.chunks if unit.conversation else unit.chunks[: kind.chunks]
             count = len(unit.slots) if unit.conversation else sum(slot.type == name for slot in unit.slots)
             text = instructions(kind, mode.language)
-            common = {"language": mode.language, "excerpts": excerpts(shown), "seed_examples": mode.seed_examples}
+            cite = mode.evidence.cite if kind.answerable else "none"
+            common = {
+                "language": mode.language,
+                "excerpts": excerpts(shown, min_chars),
+                "seed_examples": mode.seed_examples,
+                "cite": cite,
+            }
             if isinstance(mode, ConversationModeSettings):
-                turns = [{"number": s.number, "difficulty": s.difficulty, "instructions": text} for s in unit.slots]
+                turns: list[dict[str, Any]] = [
+                    {"number": s.number, "difficulty": s.difficulty, "instructions": text, "passages": []}
+                    for s in unit.slots
+                ]
                 prompt = render_prompt(mode.prompt, count=count, persona=None, turns=turns, written=[], **common)
             else:
-                slots = [{"number": i, "persona": None, "difficulty": None} for i in range(1, count + 1)]
+                slots: list[dict[str, Any]] = [
+                    {"number": i, "persona": None, "difficulty": None, "passages": []} for i in range(1, count + 1)
+                ]
                 prompt = render_prompt(
                     mode.prompt,
                     count=count,
@@ -54,10 +73,20 @@ def estimate_documents(
                     **common,
                 )
             questions.add(prompt, count * per_question)
+            if mode.roundtrip.enabled:
+                prompt = render_prompt(
+                    mode.roundtrip.prompt,
+                    excerpts=excerpts(shown, mode.evidence.min_quote_chars),
+                    history=[],
+                    question="x" * 80,
+                )
+                roundtrip.add(prompt, TOKENS_PER_CITATION, calls=count)
             if mode.answers:
                 prompt = render_prompt(
                     mode.answer_prompt,
-                    excerpts=excerpts(shown),
+                    excerpts=excerpts(shown, min_chars),
+                    cite=cite,
+                    evidence=[],
                     language=mode.language,
                     instructions=kind.answer_instructions,
                     notes={},
@@ -65,10 +94,12 @@ def estimate_documents(
                     question="x" * 80,
                     answerable=kind.answerable,
                 )
-                answers.add(prompt, min(model.max_tokens, TOKENS_PER_ANSWER + TOKENS_PER_QUOTE), calls=count)
+                cited = TOKENS_PER_CITATION if numbered else TOKENS_PER_QUOTE
+                answers.add(prompt, min(model.max_tokens, TOKENS_PER_ANSWER + cited), calls=count)
             if mode.judge.enabled:
                 judge.add(prompt, TOKENS_PER_VERDICT, calls=count * (2 if mode.judge.closed_book else 1))
-    stages = [questions] + ([answers] if mode.answers else []) + ([judge] if mode.judge.enabled else [])
+    stages = [questions] + ([roundtrip] if mode.roundtrip.enabled else []) + ([answers] if mode.answers else [])
+    stages += [judge] if mode.judge.enabled else []
     if embedding_model is None:
         return priced(stages, model)
     count = sum(len(unit.slots) for unit in plan.units)

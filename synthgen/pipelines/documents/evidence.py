@@ -18,6 +18,7 @@ from synthgen.config.schema import EvidenceSettings
 from synthgen.core.normalise import normalise
 from synthgen.models.structured import text_field
 from synthgen.pipelines.documents.records import Evidence
+from synthgen.pipelines.documents.wording import check_wording
 from synthgen.sources.base import Chunk
 
 QUOTE_CHARS = 600  # a copied quote: a sentence or two (a passage offered as a choice is at most LONG_LINE=300)
@@ -61,11 +62,13 @@ def check_question(
     *,
     answerable: bool,
     hops: int,
+    unknown: Sequence[int] = (),
+    language: str = "english",
 ) -> Verdict:
     """A question must say something other than a heading of its chunks, make sense without the excerpt the
-    model was shown (no mention of "the excerpt", unless the source itself uses the word), and its quotes must
-    check out."""
-    verdict = check_quotes(quotes, chunks, settings, answerable=answerable, hops=hops)
+    model was shown (no mention of "the excerpt", unless the source itself uses the word), be worded as a
+    question (`wording.check_wording`), and its quotes must check out."""
+    verdict = check_quotes(quotes, chunks, settings, answerable=answerable, hops=hops, unknown=unknown)
     key = normalise(question)
     if not key:
         return Verdict(verdict.evidence, "empty_question", "the question is empty")
@@ -73,18 +76,30 @@ def check_question(
         return Verdict(verdict.evidence, "heading_as_question", "the question only repeats a section heading")
     if _EXCERPT.search(key) and not any(_EXCERPT.search(normalise(chunk.text)) for chunk in chunks):
         return Verdict(verdict.evidence, "mentions_excerpt", "the question refers to the excerpt it was written from")
+    worded = check_wording(question, [quote.text for quote in quotes], language)
+    if verdict.reason is None and worded is not None:
+        return Verdict(verdict.evidence, *worded)
     return verdict
 
 
 def check_quotes(
-    quotes: Sequence[Quote], chunks: Sequence[Chunk], settings: EvidenceSettings, *, answerable: bool, hops: int
+    quotes: Sequence[Quote],
+    chunks: Sequence[Chunk],
+    settings: EvidenceSettings,
+    *,
+    answerable: bool,
+    hops: int,
+    unknown: Sequence[int] = (),
 ) -> Verdict:
     """Locate every quote in `chunks` and judge them: an answerable item needs quotes, each at least
-    `min_quote_chars` long and found at `threshold`, from at least `hops` different chunks; an unanswerable
-    one claims none. With the check disabled the quotes are located and scored but nothing is rejected."""
+    `min_quote_chars` long and found at `threshold`, from at least `hops` different chunks, and cites no
+    passage number that does not exist (`unknown`); an unanswerable one claims none. With the check disabled
+    the quotes are located and scored but nothing is rejected."""
     evidence = [locate(quote, chunks) for quote in quotes]
     if not settings.enabled:
         return Verdict(evidence)
+    if unknown:
+        return Verdict(evidence, "unknown_passage", f"cites passages that do not exist: {list(unknown)}")
     if not answerable:
         if evidence:
             return Verdict(evidence, "quote_claimed", "the item should not be answerable, yet it quotes the source")

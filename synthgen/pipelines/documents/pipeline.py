@@ -43,8 +43,10 @@ from synthgen.pipelines.documents.plan import DocumentMode, DocumentPlan, Unit, 
 from synthgen.pipelines.documents.quality import headline, quality_report
 from synthgen.pipelines.documents.question_types import Slot
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
-from synthgen.pipelines.documents.questions import Question, ask_queries, ask_turns
+from synthgen.pipelines.documents.questions import Draft, ask_queries, ask_turns
 from synthgen.pipelines.documents.records import Dataset, context_order
+from synthgen.pipelines.documents.roundtrip import STAGE as ROUNDTRIP_STAGE
+from synthgen.pipelines.documents.roundtrip import check_roundtrip, choose_passages
 from synthgen.pipelines.documents.stats import DocumentStats
 from synthgen.pipelines.judges import judge_provider
 from synthgen.run.shards import shard_units
@@ -64,6 +66,7 @@ class UnitState:
     unit: Unit
     kept: dict[int, Item] = field(default_factory=dict)
     rejected: list[str] = field(default_factory=list)
+    asked: set[str] = field(default_factory=set)  # the evidence of every question drafted, so top-ups ask anew
     failed: bool = False  # a question call failed for good: no more top-ups
     unfinished: bool = False  # the budget stopped it: its dataset is not written
 
@@ -157,6 +160,10 @@ class DocumentPipeline:
                 label = f"{self.mode.kind} ({self.settings.model.name})" + (f", top-up {round_}" if round_ else "")
                 drafted = await self.units.each(todo, partial(self._draft, round_=round_, client=client), desc=label)
                 batch = await self._dedup([(s, items or []) for s, items in zip(todo, drafted)], round_, embedder)
+                if self.mode.roundtrip.enabled:
+                    batch = await self._stage(
+                        batch, ROUNDTRIP_STAGE, lambda s, items: self._roundtrip(s, items, client)
+                    )
                 if self.mode.answers:
                     batch = await self._stage(batch, ANSWER_STAGE, lambda s, items: self._answer(s, items, client))
                 if judge is not None:
@@ -208,16 +215,17 @@ class DocumentPipeline:
         quotes check out. A call that fails for good is recorded and stops the unit's top-ups; the replies of
         its other calls are kept."""
         missing = state.missing()
+        avoid = frozenset(state.asked)
         if isinstance(self.mode, ConversationModeSettings):
             written = [item.question for item in state.items()]
-            calls = [ask_turns(client, state.unit, missing, self.mode, written=written, round_=round_)]
+            calls = [ask_turns(client, state.unit, missing, self.mode, written=written, round_=round_, avoid=avoid)]
         else:
             written = [item.question for item in state.items()] + state.rejected
             groups: dict[str, list[Slot]] = {}
             for slot in missing:
                 groups.setdefault(slot.type, []).append(slot)
             calls = [
-                ask_queries(client, state.unit, slots, self.mode, written=written, round_=round_)
+                ask_queries(client, state.unit, slots, self.mode, written=written, round_=round_, avoid=avoid)
                 for slots in groups.values()
             ]
         fields = self._fields(state.unit)
@@ -233,33 +241,37 @@ class DocumentPipeline:
         if failures:  # recorded once; the unit keeps what its other calls wrote, and tops up no more
             state.failed = True
             self.units.record(UnitFailed(failures[0].stage, failures[0].error, **fields, round=round_))
-        pairs = [pair for reply in replies if isinstance(reply, list) for pair in reply]
-        pairs.sort(key=lambda pair: pair[0].number)
-        self.stats.generated += len(pairs)
-        return self._check_evidence(state, pairs, round_)
+        drafts = [draft for reply in replies if isinstance(reply, list) for draft in reply]
+        drafts.sort(key=lambda draft: draft.slot.number)
+        self.stats.generated += len(drafts)
+        state.asked.update(quote.text for draft in drafts for quote in draft.quotes)
+        return self._check_evidence(state, drafts, round_)
 
-    def _check_evidence(self, state: UnitState, pairs: list[tuple[Slot, Question]], round_: int) -> list[Item]:
+    def _check_evidence(self, state: UnitState, drafts: list[Draft], round_: int) -> list[Item]:
         passed: list[Item] = []
         broken = False
-        for slot, question in pairs:
+        for draft in drafts:
+            slot = draft.slot
             kind = self.mode.types[slot.type]
             shown = state.unit.chunks if state.unit.conversation else state.unit.chunks[: kind.chunks]
             verdict = check_question(
-                question.question,
-                question.claimed(),
+                draft.question,
+                draft.quotes,
                 shown,
                 self.mode.evidence,
                 answerable=kind.answerable,
                 hops=kind.chunks,
+                unknown=draft.unknown,
+                language=self.mode.language,
             )
             item = Item(
                 unit=state.unit,
                 slot=slot,
                 round=round_,
                 shown=shown,
-                question=question.question.strip(),
-                difficulty=question.difficulty,
-                notes=question.notes(),
+                question=draft.question.strip(),
+                difficulty=draft.difficulty,
+                notes=draft.notes,
                 evidence=verdict.evidence,
             )
             reason, detail = verdict.reason, verdict.detail
@@ -405,6 +417,16 @@ class DocumentPipeline:
             return None
 
         return await self._per_item(state, items, ANSWER_STAGE, check)
+
+    async def _roundtrip(self, state: UnitState, items: list[Item], client: ModelClient) -> list[Item]:
+        async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:
+            chosen, evidence = await choose_passages(client, item, self.mode, history)
+            rejection = check_roundtrip(chosen, evidence, answerable=self.mode.types[item.slot.type].answerable)
+            if rejection is None:
+                item.checks.append(ROUNDTRIP_STAGE)
+            return rejection
+
+        return await self._per_item(state, items, ROUNDTRIP_STAGE, check)
 
     async def _judge(self, state: UnitState, items: list[Item], client: ModelClient) -> list[Item]:
         async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:

@@ -1,14 +1,17 @@
-"""Stage 1 of document mode: questions (or conversation turns) with their supporting quotes.
+"""Stage 1 of document mode: questions (or conversation turns) with their evidence.
 
 Queries: one call per unit and question type (the type's excerpts, its prompt file, one line per question for
-its persona and difficulty). Conversations: one call for the turns still to write, continuing the turns kept.
+its persona, difficulty and, evidence first, the passages it is about). Conversations: one call for the turns
+still to write, continuing the turns kept. The prompt shows the excerpts first, so the calls on one chunk share
+their prefix (llama.cpp's KV cache, providers' prompt caches).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, create_model, model_validator
 
@@ -16,79 +19,114 @@ from synthgen.config.schema import ConversationModeSettings, Difficulty, Queries
 from synthgen.models.client import ModelClient
 from synthgen.models.structured import text_field
 from synthgen.pipelines.budgets import questions_budget
-from synthgen.pipelines.documents.evidence import QUOTE_CHARS, Quote
+from synthgen.pipelines.documents.citing import Citing, citing, evidence_field
+from synthgen.pipelines.documents.evidence import Quote
+from synthgen.pipelines.documents.passages import Passage, number, numbered_text, pick
 from synthgen.pipelines.documents.plan import DocumentMode, Unit
 from synthgen.pipelines.documents.question_types import Slot, instructions
-from synthgen.pipelines.documents.quote_choices import offered, quote_type
 from synthgen.pipelines.prompts import render_prompt
 from synthgen.sources.base import Chunk
 
 STAGE = "questions"
 QUESTION_CHARS = 300  # a question a user would type (typically 60-150 characters)
 FIELD_CHARS = 300  # a question type's own field, e.g. `false_assumption`: a sentence
+_BASE = ("question", "difficulty")
 
 
-class Question(BaseModel):
-    """One question as the generator returns it, from one excerpt: the quotes first, so the question is
-    written from what was copied (a plain string, as some agents reply, is a question without quotes)."""
-
-    quotes: list[Annotated[str, text_field(QUOTE_CHARS)]]
-    question: str = text_field(QUESTION_CHARS)
-    difficulty: Difficulty | None
+class QuestionReply(BaseModel):
+    """The base of every question item schema; a plain string, as some agents reply, is a question citing
+    nothing."""
 
     @model_validator(mode="before")
     @classmethod
     def _plain_text(cls, data: Any) -> Any:
         if not isinstance(data, str):
             return data
-        extra = {name: "" for name in cls.model_fields if name not in Question.model_fields}
-        return {"question": data, "quotes": [], "difficulty": None, **extra}
-
-    def claimed(self) -> list[Quote]:
-        """The quotes with the excerpt each claims to come from."""
-        return [Quote(excerpt=1, text=quote) for quote in self.quotes]
-
-    def notes(self) -> dict[str, str]:
-        """The type's own fields (e.g. `false_assumption`)."""
-        return {name: str(getattr(self, name)) for name in type(self).model_fields if name not in Question.model_fields}
+        empty: dict[str, Any] = {"evidence": [], "quotes": [], "difficulty": None}
+        return {name: data if name == "question" else empty.get(name, "") for name in cls.model_fields}
 
 
-class NumberedQuestion(Question):
-    """A question over several excerpts: each quote names the excerpt it comes from."""
+@dataclass(frozen=True)
+class Draft:
+    """One question as written for `slot`: the quotes it claims (or was asked about) and the passage numbers
+    it cited that do not exist."""
 
-    quotes: list[Quote]  # type: ignore[assignment]
-
-    def claimed(self) -> list[Quote]:
-        """The quotes as given."""
-        return list(self.quotes)
+    slot: Slot
+    question: str
+    difficulty: str | None
+    notes: dict[str, str]
+    quotes: list[Quote]
+    unknown: tuple[int, ...] = ()
 
 
 @lru_cache(maxsize=512)
-def reply_schema(
-    fields: tuple[tuple[str, str], ...], numbered: bool, choices: tuple[str, ...] | None = None
-) -> type[BaseModel]:
-    """The reply schema `{"questions": [...]}` whose items carry the type's extra fields; quotes are plain
-    strings, or `{excerpt, text}` objects when `numbered` (a question over several excerpts), chosen from
-    `choices` when given."""
-    extra: dict[str, Any] = {name: (str, text_field(FIELD_CHARS, description)) for name, description in fields}
-    if choices:
-        extra["quotes"] = (quote_type(choices, numbered), ...)
-    base = NumberedQuestion if numbered else Question
-    item = create_model(base.__name__, __base__=base, **extra) if extra else base
-    return create_model("QuestionList", questions=(list[item], ...))  # type: ignore[valid-type]
+def _schema(fields: tuple[tuple[str, str], ...], key: tuple[Any, ...]) -> type[BaseModel]:
+    evidence = evidence_field(*key)
+    item_fields: dict[str, Any] = {}
+    if evidence is not None:  # the evidence first, so the question is written from it
+        item_fields[evidence[0]] = (evidence[1], ...)
+    item_fields["question"] = (str, text_field(QUESTION_CHARS))
+    item_fields["difficulty"] = (Difficulty | None, ...)
+    item_fields.update({name: (str, text_field(FIELD_CHARS, description)) for name, description in fields})
+    item = create_model("Question", __base__=QuestionReply, **item_fields)
+    return create_model("QuestionList", questions=(list[item], ...))
 
 
-def excerpts(chunks: Sequence[Chunk]) -> list[dict[str, Any]]:
-    """The prompt's view of the chunks: numbered from 1."""
+def reply_schema(fields: tuple[tuple[str, str], ...], cited: Citing) -> type[BaseModel]:
+    """The reply schema `{"questions": [...]}`: each item its evidence field (if it cites), the question, its
+    difficulty and the type's extra fields."""
+    return _schema(fields, cited.key())
+
+
+def excerpts(chunks: Sequence[Chunk], min_chars: int | None = None) -> list[dict[str, Any]]:
+    """The prompt's view of the chunks, numbered from 1; with `min_chars`, their text shows the numbered
+    passages."""
+    texts = numbered_text(chunks, min_chars) if min_chars is not None else [chunk.text for chunk in chunks]
     return [
-        {"number": number, "document": chunk.document, "header": chunk.header, "text": chunk.text}
-        for number, chunk in enumerate(chunks, start=1)
+        {"number": i, "document": chunk.document, "header": chunk.header, "text": text}
+        for i, (chunk, text) in enumerate(zip(chunks, texts), start=1)
     ]
 
 
 def draw_of(unit: Unit, mode: DocumentMode, round_: int) -> int:
     """The call's draw: distinct for every use of a chunk and every top-up round, so no reply is a cached repeat."""
     return unit.draw * (1 + mode.max_top_up_calls) + round_
+
+
+def evidence_first(client: ModelClient, mode: DocumentMode) -> bool:
+    """Whether the pipeline picks the passages to ask about (`mode.generation`; auto: for the models that
+    choose their quotes, the embedded ones)."""
+    if mode.generation == "auto":
+        return client.settings.quote_choices
+    return mode.generation == "evidence_first"
+
+
+def targets(
+    slots: Sequence[Slot], passages: Sequence[Passage], excerpts_each: int, avoid: frozenset[str]
+) -> dict[int, tuple[Passage, ...]]:
+    """The passages each slot asks about, evidence first: one per excerpt it combines (`excerpts_each`; 0 for a
+    conversation, whose turns move through all its excerpts), spread over each excerpt, `avoid`ed texts last."""
+    if excerpts_each == 0:
+        chosen = pick(passages, len(slots), None, avoid)
+        return {slot.number: (chosen[i % len(chosen)],) for i, slot in enumerate(slots)} if chosen else {}
+    per_excerpt = [pick(passages, len(slots), excerpt, avoid) for excerpt in range(1, excerpts_each + 1)]
+    if not all(per_excerpt):
+        return {}
+    return {slot.number: tuple(found[i % len(found)] for found in per_excerpt) for i, slot in enumerate(slots)}
+
+
+def _drafts(
+    slots: Sequence[Slot], reply: BaseModel, cited: Citing, asked: dict[int, tuple[Passage, ...]]
+) -> list[Draft]:
+    drafts = []
+    field = cited.field()
+    for slot, question in zip(slots, reply.questions):  # type: ignore[attr-defined]
+        quotes, unknown = cited.claimed(getattr(question, field[0])) if field else ([], [])
+        values = question.model_dump(exclude={field[0]} if field else set())
+        quotes += [Quote(excerpt=p.excerpt, text=p.text) for p in asked.get(slot.number, ())]
+        notes = {name: str(value) for name, value in values.items() if name not in _BASE}
+        drafts.append(Draft(slot, values["question"], values["difficulty"], notes, quotes, tuple(unknown)))
+    return drafts
 
 
 async def ask_queries(
@@ -99,33 +137,46 @@ async def ask_queries(
     *,
     written: Sequence[str],
     round_: int,
-) -> list[tuple[Slot, Question]]:
+    avoid: frozenset[str] = frozenset(),
+) -> list[Draft]:
     """One call for `slots` (all of one type): the replies matched to the slots in order, extras dropped."""
     kind = mode.types[slots[0].type]
     shown = unit.chunks[: kind.chunks]
+    first = evidence_first(client, mode) and kind.answerable
+    passages = number(shown, mode.evidence.min_quote_chars)
+    asked = targets(slots, passages, kind.chunks, avoid) if first else {}
+    cited = citing(client, shown, mode.evidence, answerable=kind.answerable, asked=bool(asked))
+    numbered = cited.kind == "number" or bool(asked)
     prompt = render_prompt(
         mode.prompt,
         count=len(slots),
         language=mode.language,
         instructions=instructions(kind, mode.language),
-        slots=[{"number": i, "persona": s.persona, "difficulty": s.difficulty} for i, s in enumerate(slots, 1)],
+        slots=[
+            {
+                "number": i,
+                "persona": s.persona,
+                "difficulty": s.difficulty,
+                "passages": [p.number for p in asked.get(s.number, ())],
+            }
+            for i, s in enumerate(slots, 1)
+        ],
         seed_examples=mode.seed_examples,
         written=list(written),
-        excerpts=excerpts(shown),
+        excerpts=excerpts(shown, mode.evidence.min_quote_chars if numbered else None),
         answerable=kind.answerable,
+        cite=cited.kind,
         fields=kind.fields,
     )
-    choices = offered(client, shown, mode.evidence, answerable=kind.answerable)
-    schema = reply_schema(tuple(kind.fields.items()), len(shown) > 1, choices)
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
-        schema,
+        reply_schema(tuple(kind.fields.items()), cited),
         stage=STAGE,
         draw=draw_of(unit, mode, round_),
         extra_data=agent_context(shown, mode, len(slots)),
-        max_tokens=questions_budget(len(slots)),
+        max_tokens=questions_budget(len(slots), cited.kind),
     )
-    return list(zip(slots, reply.questions))  # type: ignore[attr-defined]
+    return _drafts(slots, reply, cited, asked)
 
 
 async def ask_turns(
@@ -136,16 +187,22 @@ async def ask_turns(
     *,
     written: Sequence[str],
     round_: int,
-) -> list[tuple[Slot, Question]]:
+    avoid: frozenset[str] = frozenset(),
+) -> list[Draft]:
     """One call for the conversation's next turns (`slots`), continuing the `written` ones."""
+    passages = number(unit.chunks, mode.evidence.min_quote_chars)
+    asked = targets(slots, passages, 0, avoid) if evidence_first(client, mode) else {}
+    cited = citing(client, unit.chunks, mode.evidence, answerable=True, asked=bool(asked))
     turns = [
         {
             "number": s.number,
             "difficulty": s.difficulty,
             "instructions": instructions(mode.types[s.type], mode.language),
+            "passages": [p.number for p in asked.get(s.number, ())],
         }
         for s in slots
     ]
+    numbered = cited.kind == "number" or bool(asked)
     prompt = render_prompt(
         mode.prompt,
         count=len(slots),
@@ -154,17 +211,18 @@ async def ask_turns(
         turns=turns,
         seed_examples=mode.seed_examples,
         written=list(written),
-        excerpts=excerpts(unit.chunks),
+        excerpts=excerpts(unit.chunks, mode.evidence.min_quote_chars if numbered else None),
+        cite=cited.kind,
     )
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
-        reply_schema((), len(unit.chunks) > 1, offered(client, unit.chunks, mode.evidence, answerable=True)),
+        reply_schema((), cited),
         stage=STAGE,
         draw=draw_of(unit, mode, round_),
         extra_data=agent_context(unit.chunks, mode, len(slots)),
-        max_tokens=questions_budget(len(slots)),
+        max_tokens=questions_budget(len(slots), cited.kind),
     )
-    return list(zip(slots, reply.questions))  # type: ignore[attr-defined]
+    return _drafts(slots, reply, cited, asked)
 
 
 def agent_context(chunks: Sequence[Chunk], mode: DocumentMode, count: int) -> dict[str, Any]:

@@ -4,39 +4,27 @@ schema servers) can only quote the source word for word. A small model asked to 
 a paraphrase fails the quote check; choosing keeps the check meaningful (the quote must still be found, and be
 the right one for the question) while making exact copies possible.
 
-A passage is a line of a chunk, cut at sentence ends when it is long (one paragraph per line is common in
-Markdown, and a whole paragraph is a costly quote). The cut needs no sentence segmenter: a passage only has to
-be an exact piece of the text, and a cut in the wrong place merely makes two shorter passages.
+The passages are those of `passages.number`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, create_model
 
 from synthgen.config.schema import EvidenceSettings
-from synthgen.core.normalise import normalise
 from synthgen.models.client import ModelClient
 from synthgen.pipelines.documents.evidence import Quote
+from synthgen.pipelines.documents.passages import number
 from synthgen.sources.base import Chunk
-
-LONG_LINE = 300  # characters: a longer line is offered sentence by sentence
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
 def passages(chunks: Sequence[Chunk], min_chars: int) -> tuple[str, ...]:
-    """The pieces of `chunks` a quote may be: their lines (long ones cut at sentence ends) that hold at least
-    `min_chars` characters of words, each once, in order, exact but for quote marks and backslashes."""
-    found: dict[str, None] = {}
-    for chunk in chunks:
-        for line in chunk.text.splitlines():
-            line = line.strip()
-            pieces = _SENTENCE_END.split(line) if len(line) > LONG_LINE else [line]
-            found.update((_grammar_safe(piece), None) for piece in pieces if len(normalise(piece)) >= min_chars)
-    return tuple(found)
+    """The pieces of `chunks` a quote may be (`passages.number`), each once, in order, exact but for quote
+    marks and backslashes."""
+    return tuple(dict.fromkeys(_grammar_safe(passage.text) for passage in number(chunks, min_chars)))
 
 
 def _grammar_safe(passage: str) -> str:

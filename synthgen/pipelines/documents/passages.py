@@ -1,0 +1,119 @@
+"""The excerpts' passages, numbered once per call, so a reply cites evidence by number (`"evidence": [3, 7]`)
+instead of copying it: cheaper for every model, and exact by construction (the item's evidence is the passages'
+own text).
+
+A passage is a line of a chunk, cut at sentence ends when it is long (one paragraph per line is common in
+Markdown, and a whole paragraph is a costly quote). The cut needs no sentence segmenter: a passage only has to
+be an exact piece of the text, and a cut in the wrong place merely makes two shorter passages. Numbers run on
+across the excerpts of one call, so one number names both the excerpt and the passage.
+
+Evidence-first generation asks about passages the pipeline picks (`pick`): spread over the chunk, statements a
+question can check (a value, a name, an identifier) first; headings, code, tables and link lists never.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from synthgen.core.normalise import normalise
+from synthgen.sources.base import Chunk
+
+LONG_LINE = 300  # characters: a longer line is offered sentence by sentence
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_NOT_PROSE = re.compile(r"^\s*(#|\||>|!\[|[-*+]\s+\[[^\]]*\]\([^)]*\)\s*$)")  # heading, table, quote, image, link
+_CHECKABLE = (
+    re.compile(r"\d"),  # a value
+    re.compile(r"`[^`]+`|\w+\(\)|\b\w+_\w+\b|\b[a-z]+[A-Z]\w*\b|--\w"),  # an identifier
+    re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+"),  # a name: a capital inside a sentence
+)
+MIN_WORDS = 5  # a shorter passage states too little to ask about
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One numbered passage: its number in the call (1-based), the excerpt it is in (1-based), its exact text,
+    and whether it is prose a question can be asked about (not code, a heading, a table or a link list)."""
+
+    number: int
+    excerpt: int
+    chunk_id: str
+    text: str
+    prose: bool
+
+
+def _lines(chunk: Chunk) -> list[list[tuple[str, bool]]]:
+    """The chunk's lines in order, each as its pieces (long prose lines cut at sentence ends) with whether the
+    piece is prose."""
+    lines: list[list[tuple[str, bool]]] = []
+    in_code = False
+    for line in chunk.text.splitlines():
+        if _FENCE.match(line):
+            in_code = not in_code
+            lines.append([(line.strip(), False)])
+            continue
+        stripped = line.strip()
+        prose = not in_code and not _NOT_PROSE.match(line)
+        split = _SENTENCE_END.split(stripped) if prose and len(stripped) > LONG_LINE else [stripped]
+        lines.append([(piece, prose) for piece in split])
+    return lines
+
+
+def number(chunks: Sequence[Chunk], min_chars: int) -> list[Passage]:
+    """The passages of `chunks`, numbered from 1 across them: every piece holding at least `min_chars`
+    characters of words."""
+    found: list[Passage] = []
+    for excerpt, chunk in enumerate(chunks, start=1):
+        for line in _lines(chunk):
+            for piece, prose in line:
+                if len(normalise(piece)) >= min_chars:
+                    found.append(Passage(len(found) + 1, excerpt, chunk.id, piece, prose))
+    return found
+
+
+def numbered_text(chunks: Sequence[Chunk], min_chars: int) -> list[str]:
+    """Each chunk's text as the prompt shows it, one entry per chunk: its lines in order, every passage led by
+    its number (`[3] The default is 5.`), the numbers of `number`."""
+    shown: list[str] = []
+    count = 0
+    for chunk in chunks:
+        lines = []
+        for line in _lines(chunk):
+            marked = []
+            for piece, _ in line:
+                if len(normalise(piece)) >= min_chars:
+                    count += 1
+                    piece = f"[{count}] {piece}"
+                marked.append(piece)
+            lines.append(" ".join(marked))
+        shown.append("\n".join(lines))
+    return shown
+
+
+def checkable(passage: Passage) -> int:
+    """How much a passage states that a question can check: one point per kind of value, identifier or name;
+    -1 for what no question should be asked about (code, headings, tables, link lists, a few words)."""
+    if not passage.prose or len(passage.text.split()) < MIN_WORDS:
+        return -1
+    return sum(1 for pattern in _CHECKABLE if pattern.search(passage.text))
+
+
+def pick(
+    passages: Sequence[Passage], count: int, excerpt: int | None = 1, avoid: frozenset[str] = frozenset()
+) -> list[Passage]:
+    """Up to `count` passages of excerpt `excerpt` (None: of every excerpt) to ask about, in the chunk's order:
+    the chunk is cut into `count` stretches and each gives its most checkable passage (earlier wins ties);
+    passages whose text is in `avoid` (asked about already) are skipped while others remain."""
+    candidates = [p for p in passages if excerpt in (None, p.excerpt) and checkable(p) >= 0]
+    fresh = [p for p in candidates if p.text not in avoid]
+    pool = fresh if len(fresh) >= count else fresh + [p for p in candidates if p.text in avoid]
+    if len(pool) <= count:
+        return pool
+    chosen: list[Passage] = []
+    for stretch in range(min(count, len(pool))):
+        start, end = stretch * len(pool) // count, (stretch + 1) * len(pool) // count
+        part = pool[start:end] or pool[start : start + 1]
+        chosen.append(max(part, key=lambda p: (checkable(p), -p.number)))
+    return sorted(set(chosen), key=lambda p: p.number)

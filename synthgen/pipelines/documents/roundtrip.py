@@ -1,0 +1,71 @@
+"""The round trip (`mode.roundtrip`): a second, short call answers each question by choosing the passage numbers
+that answer it, or none, from the same numbered excerpts; the item stays only if the choice comes back to its
+own evidence (for a type the documents must not answer, only if it is none). The standard filter for
+synthetic QA (Alberti et al., "Synthetic QA Corpora Generation with Roundtrip Consistency", ACL 2019), made
+cheap: the reply is a few numbers, and the prompt shares its excerpts with the question call's.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, create_model
+
+from synthgen.models.client import ModelClient
+from synthgen.pipelines.budgets import ROUNDTRIP_TOKENS
+from synthgen.pipelines.documents.citing import MAX_CITED, numbers_of
+from synthgen.pipelines.documents.items import Item
+from synthgen.pipelines.documents.passages import Passage, number
+from synthgen.pipelines.documents.plan import DocumentMode
+from synthgen.pipelines.documents.questions import draw_of, excerpts
+from synthgen.pipelines.prompts import render_prompt
+
+STAGE = "roundtrip"
+
+
+@lru_cache(maxsize=512)
+def choice_schema(passages: int) -> type[BaseModel]:
+    """`{"passages": [...]}`: up to MAX_CITED of the numbers 1..`passages`, or none."""
+    item = Annotated[int, Field(json_schema_extra={"enum": list(range(1, passages + 1))})]
+    chosen = Annotated[list[item], Field(json_schema_extra={"maxItems": MAX_CITED})]
+    return create_model("RoundTrip", passages=(chosen, ...))
+
+
+async def choose_passages(
+    client: ModelClient, item: Item, mode: DocumentMode, history: list[dict[str, Any]]
+) -> tuple[list[Passage], list[int]]:
+    """The passages the model says answer the item's question (given the conversation's earlier turns), and
+    its evidence's passage numbers."""
+    passages = number(item.shown, mode.evidence.min_quote_chars)
+    prompt = render_prompt(
+        mode.roundtrip.prompt,
+        excerpts=excerpts(item.shown, mode.evidence.min_quote_chars),
+        history=history,
+        question=item.question,
+    )
+    reply = await client.structured(
+        [{"role": "user", "content": prompt}],
+        choice_schema(max(len(passages), 1)),
+        stage=STAGE,
+        draw=draw_of(item.unit, mode, item.round),
+        max_tokens=ROUNDTRIP_TOKENS,
+    )
+    by_number = {p.number: p for p in passages}
+    chosen = [by_number[n] for n in dict.fromkeys(reply.passages) if n in by_number]  # type: ignore[attr-defined]
+    return chosen, numbers_of(passages, item.evidence, mode.evidence.threshold)
+
+
+def check_roundtrip(chosen: list[Passage], evidence: list[int], *, answerable: bool) -> tuple[str, str] | None:
+    """None if the choice comes back to the evidence (some chosen passage is one of its own; for an
+    unanswerable type, nothing chosen), else the rejection's reason code and detail."""
+    numbers = [p.number for p in chosen]
+    if not answerable:
+        if chosen:
+            return "answerable_out_of_scope", f"passages {numbers} answer it: {chosen[0].text}"
+        return None
+    if not chosen:
+        return "roundtrip_none", f"no passage answers it (its evidence: passages {evidence})"
+    if not set(numbers) & set(evidence):
+        return "roundtrip_mismatch", f"answered by passages {numbers}, not by its evidence (passages {evidence})"
+    return None

@@ -1,0 +1,148 @@
+"""Evidence first, citations by number and the round trip, end to end over the real Hydra compose and litellm
+path against the scripted fake server (tests.fake_documents.DocumentModel)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tests.cli import read_jsonl
+from tests.fake_documents import DocumentModel
+from tests.fake_openai import UNANSWERABLE, FakeOpenAI, excerpts_of, last_user_text
+from tests.test_document_checks import mix, model, run, stats_of, turns
+
+__all__ = ["model"]  # the fixture
+
+
+def schema_of(request: dict[str, Any]) -> dict[str, Any]:
+    return request["response_format"]["json_schema"]["schema"]
+
+
+def passages_in(prompt: str) -> dict[int, str]:
+    """The numbered passages a prompt shows."""
+    shown = "\n".join(excerpts_of(prompt))
+    return {int(n): text for n, text in re.findall(r"\[(\d+)\] (.+?)(?= \[\d+\]|\n|$)", shown)}
+
+
+def test_items_that_do_not_come_back_to_their_evidence_are_rejected_and_replaced(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    default, first = model.choose, dict[str, int]()
+
+    def note_first(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "already written" not in prompt:
+            first.update((q["question"], i) for i, q in enumerate(questions))
+        return questions
+
+    def choose(prompt: str, question: str) -> dict[str, Any]:
+        if first.get(question) == 0:
+            return {"passages": []}  # nothing answers it
+        if first.get(question) == 1:
+            cited = default(prompt, question)["passages"]
+            return {"passages": [n for n in passages_in(prompt) if n not in cited][:1]}  # another passage
+        return default(prompt, question)
+
+    model.edit, model.choose = note_first, choose
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=3")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert Counter((r["stage"], r["reason"]) for r in rejected) == {
+        ("roundtrip", "roundtrip_none"): 3,
+        ("roundtrip", "roundtrip_mismatch"): 3,
+    }  # one of each per chunk, in the first round
+    kept = turns(out)
+    assert len(kept) == 9  # topped up: ask for N, get N
+    assert all(t["agentic"]["checks"] == ["evidence_check", "dedup", "roundtrip"] for t in kept)
+    assert stats_of(out)["rejected"]["roundtrip"] == {"factual": 6}
+    choices = [r for r in fake_openai.requests if "Which passages answer" in last_user_text(r)]
+    assert len(choices) == 15 and all(schema_of(r)["properties"]["passages"]["maxItems"] == 3 for r in choices)
+
+
+def test_an_out_of_scope_question_a_passage_answers_is_rejected(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    default = model.choose
+    model.choose = lambda prompt, question: (  # passage 1 answers every out-of-scope question
+        {"passages": [1]} if UNANSWERABLE in question else default(prompt, question)
+    )
+    out = run(
+        fake_openai,
+        tmp_path,
+        *mix("factual", "out_of_scope"),
+        "mode.num_queries_per_chunk=2",
+        "mode.max_top_up_calls=0",
+    )
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert [(r["question_type"], r["reason"]) for r in rejected] == [("out_of_scope", "answerable_out_of_scope")] * 3
+    assert "passages [1] answer it" in rejected[0]["detail"]
+    assert Counter(t["agentic"]["question_type"] for t in turns(out)) == {"factual": 3}
+
+
+def test_citations_by_number_are_the_passages_text_and_unknown_numbers_are_rejected(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    def cite_nowhere_first(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "already written" not in prompt:
+            questions[0]["evidence"] = [999]  # a model that does not follow the schema's enum
+        return questions
+
+    model.edit = cite_nowhere_first
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=2", "mode.answers=true")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert {r["reason"] for r in rejected} == {"unknown_passage"} and len(rejected) == 3
+    asked = [r for r in fake_openai.requests if "You write questions" in last_user_text(r)]
+    item = schema_of(asked[0])["$defs"]["Question"]
+    assert list(item["properties"])[:2] == ["evidence", "question"]  # the evidence first
+    assert item["properties"]["evidence"]["items"]["enum"] == sorted(passages_in(last_user_text(asked[0])))
+    shown = {text for r in asked for text in passages_in(last_user_text(r)).values()}
+    kept = turns(out)
+    assert len(kept) == 6
+    for turn in kept:
+        assert all(e["quote"] in shown and e["score"] == 1.0 for e in turn["agentic"]["evidence"])
+        assert turn["agentic"]["answer_evidence"] and turn["agentic"]["checks"][-1] == "answer_evidence_check"
+
+
+def test_evidence_first_asks_about_picked_passages_and_tops_up_with_others(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    first: set[str] = set()
+
+    def note_first(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "already written" not in prompt:
+            first.add(questions[0]["question"])
+        return questions
+
+    def reject_first_round(prompt: str, question: str) -> dict[str, Any]:
+        return {"passages": []} if question in first else DocumentModel().choose(prompt, question)
+
+    model.edit, model.choose = note_first, reject_first_round
+    out = run(
+        fake_openai,
+        tmp_path,
+        *mix("factual", "multi_hop"),
+        "mode.generation=evidence_first",
+        "mode.num_queries_per_chunk=2",
+    )
+    asked = [r for r in fake_openai.requests if "You write questions" in last_user_text(r)]
+    assert asked and all("evidence" not in json.dumps(schema_of(r)) for r in asked)  # the model only writes
+    named: dict[tuple[str, bool], set[str]] = {}  # (first excerpt, top-up) -> the passages asked about
+    for request in asked:
+        prompt = last_user_text(request)
+        shown = passages_in(prompt)
+        key = (excerpts_of(prompt)[0], "already written" in prompt)
+        for numbers in re.findall(r"answered by passages? ([\d\[\] and]+)", prompt):
+            named.setdefault(key, set()).update(shown[int(n)] for n in re.findall(r"\d+", numbers))
+        if "Multi-hop" in prompt:
+            assert re.search(r"answered by passages \[\d+\] and \[\d+\]", prompt)
+    kept = turns(out)
+    assert Counter(t["agentic"]["question_type"] for t in kept) == {"factual": 3, "multi_hop": 3}
+    for turn in kept:
+        number_list = re.search(r"from \[([\d, ]+)\]", turn["query"]).group(1)  # type: ignore[union-attr]
+        assert len(turn["agentic"]["evidence"]) == len(number_list.split(","))
+    multi = [t for t in kept if t["agentic"]["question_type"] == "multi_hop"]
+    assert all(len({e["chunk_id"] for e in t["agentic"]["evidence"]}) == 2 for t in multi)
+    top_ups = [key for key in named if key[1]]
+    assert top_ups  # the rejected first questions were asked again, each about a passage not asked about before
+    assert all(not named[key] & named[(key[0], False)] for key in top_ups)
