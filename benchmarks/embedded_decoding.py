@@ -44,7 +44,7 @@ chunk = next(MarkdownLoader().chunks(str(sorted(EXAMPLES_DIR.glob("*.md"))[0])))
 prompt = render_prompt("queries.j2", count=3, language="english", instructions="Factual: ask for a fact.",
     slots=[], seed_examples=[], written=[], excerpts=excerpts([chunk], 15), answerable=True, cite="number",
     fields={})
-schema = reply_schema((), Citing("number", tuple(number([chunk], 15))))
+schema = reply_schema((), Citing("number", tuple(number([chunk], 15))), 3)
 model = EmbeddedModel(name="local", model="synthgen-local/qwen2.5-coder-0.5b-instruct", max_concurrency=1,
     local=LocalModelSettings(**overrides))
 rates, seconds = [], []

@@ -17,7 +17,6 @@ from tests.fake_documents import DocumentModel
 from tests.fake_openai import FakeOpenAI, last_user_text
 from tests.test_cli import DOC, ONLY_FACTUAL, fake_args
 
-
 COPIED = ("mode.evidence.cite=text", "mode.generation=free", "mode.roundtrip.enabled=false")  # quotes are copied
 
 

@@ -146,3 +146,43 @@ def test_evidence_first_asks_about_picked_passages_and_tops_up_with_others(
     top_ups = [key for key in named if key[1]]
     assert top_ups  # the rejected first questions were asked again, each about a passage not asked about before
     assert all(not named[key] & named[(key[0], False)] for key in top_ups)
+
+
+def test_questions_worded_as_statements_vague_or_restating_their_evidence_are_rejected(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    def word_badly(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "already written" in prompt or "Section: Moon Guide > Tides" not in prompt:
+            return questions
+        stated = passages_in(prompt)[questions[2]["evidence"][0]]
+        questions[0]["question"] = "The Moon raises two tidal bulges on Earth"  # a statement
+        questions[1]["question"] = "What does this mean?"  # names nothing
+        questions[2]["question"] = f"Is it true that {stated.rstrip('.')}?"  # its own answer
+        return questions
+
+    model.edit = word_badly
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=3")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert sorted(r["reason"] for r in rejected) == ["not_a_question", "restates_evidence", "vague_question"]
+    assert all(r["stage"] == "evidence_check" for r in rejected)
+    assert len(turns(out)) == 9  # each replaced by a top-up
+
+
+def test_an_answer_giving_a_number_its_evidence_lacks_is_rejected(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    answered, invented = model.answer, set[str]()
+
+    def invent_once(prompt: str, question: str) -> dict[str, Any]:
+        reply = answered(prompt, question)
+        if len(invented) < 3 or question in invented:  # the first question of each chunk
+            invented.add(question)
+            return {**reply, "answer": "It takes 99 days.\n1. First step.\n2. Second step."}  # 99: in no passage
+        return reply
+
+    model.answer = invent_once
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=1", "mode.answers=true")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert [r["reason"] for r in rejected] == ["answer_number_not_in_evidence"] * 3
+    assert "gives 99" in rejected[0]["detail"]  # the step numbers 1. and 2. are not values
+    assert len(turns(out)) == 3

@@ -4,7 +4,7 @@ early. Each is several times a typical reply; the model's max_tokens stays the c
 from __future__ import annotations
 
 QUESTION_TOKENS = 240  # one question with its copied quotes, difficulty and JSON quoting (typically 60-120)
-CITED_QUESTION_TOKENS = 120  # one question citing passages by number, or asked about them (typically 25-60)
+CITED_QUESTION_TOKENS = 160  # a question citing passages by number (or asked about them), its type's field: 25-70
 ROUNDTRIP_TOKENS = 32  # the passage numbers that answer a question, as JSON
 LIST_TOKENS = 32  # the JSON object around a list
 ANSWER_TOKENS = 600  # a concise reference answer from an excerpt, with its supporting quotes

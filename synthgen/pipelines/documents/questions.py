@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, create_model, model_validator
+from pydantic import BaseModel, Field, create_model, model_validator
 
 from synthgen.config.schema import ConversationModeSettings, Difficulty, QueriesModeSettings
 from synthgen.models.client import ModelClient
@@ -29,7 +29,7 @@ from synthgen.sources.base import Chunk
 
 STAGE = "questions"
 QUESTION_CHARS = 300  # a question a user would type (typically 60-150 characters)
-FIELD_CHARS = 300  # a question type's own field, e.g. `false_assumption`: a sentence
+FIELD_CHARS = 200  # a question type's own field, e.g. `false_assumption`: a short sentence
 _BASE = ("question", "difficulty")
 
 
@@ -60,7 +60,7 @@ class Draft:
 
 
 @lru_cache(maxsize=512)
-def _schema(fields: tuple[tuple[str, str], ...], key: tuple[Any, ...]) -> type[BaseModel]:
+def _schema(fields: tuple[tuple[str, str], ...], key: tuple[Any, ...], count: int) -> type[BaseModel]:
     evidence = evidence_field(*key)
     item_fields: dict[str, Any] = {}
     if evidence is not None:  # the evidence first, so the question is written from it
@@ -69,13 +69,15 @@ def _schema(fields: tuple[tuple[str, str], ...], key: tuple[Any, ...]) -> type[B
     item_fields["difficulty"] = (Difficulty | None, ...)
     item_fields.update({name: (str, text_field(FIELD_CHARS, description)) for name, description in fields})
     item = create_model("Question", __base__=QuestionReply, **item_fields)
-    return create_model("QuestionList", questions=(list[item], ...))
+    exactly = Field(json_schema_extra={"minItems": count, "maxItems": count})  # decoding stops at `count`
+    return create_model("QuestionList", questions=(Annotated[list[item], exactly], ...))
 
 
-def reply_schema(fields: tuple[tuple[str, str], ...], cited: Citing) -> type[BaseModel]:
-    """The reply schema `{"questions": [...]}`: each item its evidence field (if it cites), the question, its
-    difficulty and the type's extra fields."""
-    return _schema(fields, cited.key())
+def reply_schema(fields: tuple[tuple[str, str], ...], cited: Citing, count: int) -> type[BaseModel]:
+    """The reply schema `{"questions": [...]}` of `count` items (for constrained decoding; a shorter reply is
+    still parsed, and topped up): each its evidence field (if it cites), the question, its difficulty and the
+    type's extra fields."""
+    return _schema(fields, cited.key(), count)
 
 
 def excerpts(chunks: Sequence[Chunk], min_chars: int | None = None) -> list[dict[str, Any]]:
@@ -170,7 +172,7 @@ async def ask_queries(
     )
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
-        reply_schema(tuple(kind.fields.items()), cited),
+        reply_schema(tuple(kind.fields.items()), cited, len(slots)),
         stage=STAGE,
         draw=draw_of(unit, mode, round_),
         extra_data=agent_context(shown, mode, len(slots)),
@@ -216,7 +218,7 @@ async def ask_turns(
     )
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
-        reply_schema((), cited),
+        reply_schema((), cited, len(slots)),
         stage=STAGE,
         draw=draw_of(unit, mode, round_),
         extra_data=agent_context(unit.chunks, mode, len(slots)),
