@@ -33,16 +33,17 @@ def chunk(text: str, id_: str = "c1") -> Chunk:
 
 def test_passages_are_numbered_across_excerpts_and_shown_with_their_numbers() -> None:
     long_line = " ".join(f"Sentence {i} states a rule about timers and callbacks." for i in range(8))
-    chunks = [chunk(GUIDE), chunk(f"# Other\n{long_line}\n", "c2")]
+    chunks = [chunk(GUIDE), chunk(f"## Other timers and their callbacks\n{long_line}\n", "c2")]
     passages = number(chunks, 15)
     assert [p.number for p in passages] == list(range(1, len(passages) + 1))
     assert {p.excerpt for p in passages} == {1, 2} and all(p.text in chunks[p.excerpt - 1].text for p in passages)
     assert "Short line." not in [p.text for p in passages]  # too short to prove anything
+    assert not any(p.text.startswith("#") for p in passages)  # a heading states nothing
     assert sum(p.excerpt == 2 for p in passages) == 8  # the long line, cut at its sentence ends
     shown = numbered_text(chunks, 15)
     marked = dict(re.findall(r"\[(\d+)\] (.+?)(?= \[\d+\]|\n|$)", "\n".join(shown)))
     assert marked == {str(p.number): p.text for p in passages}  # the numbers the prompt shows are the cited ones
-    assert "Short line." in shown[0] and "# Timers" in shown[0]  # nothing of the chunk is hidden
+    assert "Short line." in shown[0] and "\n## Other timers" in "\n" + shown[1]  # nothing of the chunk is hidden
 
 
 def test_evidence_first_picks_checkable_prose_spread_over_the_chunk() -> None:

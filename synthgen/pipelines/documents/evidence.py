@@ -22,7 +22,8 @@ from synthgen.pipelines.documents.wording import check_wording
 from synthgen.sources.base import Chunk
 
 QUOTE_CHARS = 600  # a copied quote: a sentence or two (a passage offered as a choice is at most LONG_LINE=300)
-_EXCERPT = re.compile(r"\bexcerpts?\b")  # the prompts' word for the source: a question using it leans on it
+# The prompts' word for the source, or a pointer at it: a question using one leans on what it was written from.
+_EXCERPT = re.compile(r"\b(?:excerpts?|(?:this|the above) (?:document|page|section|text|passage|guide))\b")
 
 
 class Quote(BaseModel):

@@ -23,7 +23,8 @@ from synthgen.sources.base import Chunk
 LONG_LINE = 300  # characters: a longer line is offered sentence by sentence
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
-_NOT_PROSE = re.compile(r"^\s*(#|\||>|!\[|[-*+]\s+\[[^\]]*\]\([^)]*\)\s*$)")  # heading, table, quote, image, link
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")  # a Markdown heading: shown, never a passage (it states nothing)
+_NOT_PROSE = re.compile(r"^\s*(\||>|!\[|[-*+]\s+\[[^\]]*\]\([^)]*\)\s*$)")  # table, quote, image, link
 _CHECKABLE = (
     re.compile(r"\d"),  # a value
     re.compile(r"`[^`]+`|\w+\(\)|\b\w+_\w+\b|\b[a-z]+[A-Z]\w*\b|--\w"),  # an identifier
@@ -44,31 +45,33 @@ class Passage:
     prose: bool
 
 
-def _lines(chunk: Chunk) -> list[list[tuple[str, bool]]]:
-    """The chunk's lines in order, each as its pieces (long prose lines cut at sentence ends) with whether the
-    piece is prose."""
-    lines: list[list[tuple[str, bool]]] = []
+def _lines(chunk: Chunk, min_chars: int) -> list[list[tuple[str, bool | None]]]:
+    """The chunk's lines in order, each as its pieces (long prose lines cut at sentence ends), each piece with
+    whether it is prose, or None when it is no passage (a heading, a fence, fewer than `min_chars` characters
+    of words)."""
+    lines: list[list[tuple[str, bool | None]]] = []
     in_code = False
     for line in chunk.text.splitlines():
+        stripped = line.strip()
         if _FENCE.match(line):
             in_code = not in_code
-            lines.append([(line.strip(), False)])
+        if _FENCE.match(line) or (not in_code and _HEADING.match(line)):
+            lines.append([(stripped, None)])
             continue
-        stripped = line.strip()
         prose = not in_code and not _NOT_PROSE.match(line)
         split = _SENTENCE_END.split(stripped) if prose and len(stripped) > LONG_LINE else [stripped]
-        lines.append([(piece, prose) for piece in split])
+        lines.append([(piece, prose if len(normalise(piece)) >= min_chars else None) for piece in split])
     return lines
 
 
 def number(chunks: Sequence[Chunk], min_chars: int) -> list[Passage]:
-    """The passages of `chunks`, numbered from 1 across them: every piece holding at least `min_chars`
-    characters of words."""
+    """The passages of `chunks`, numbered from 1 across them: every piece but headings holding at least
+    `min_chars` characters of words."""
     found: list[Passage] = []
     for excerpt, chunk in enumerate(chunks, start=1):
-        for line in _lines(chunk):
+        for line in _lines(chunk, min_chars):
             for piece, prose in line:
-                if len(normalise(piece)) >= min_chars:
+                if prose is not None:
                     found.append(Passage(len(found) + 1, excerpt, chunk.id, piece, prose))
     return found
 
@@ -80,10 +83,10 @@ def numbered_text(chunks: Sequence[Chunk], min_chars: int) -> list[str]:
     count = 0
     for chunk in chunks:
         lines = []
-        for line in _lines(chunk):
+        for line in _lines(chunk, min_chars):
             marked = []
-            for piece, _ in line:
-                if len(normalise(piece)) >= min_chars:
+            for piece, prose in line:
+                if prose is not None:
                     count += 1
                     piece = f"[{count}] {piece}"
                 marked.append(piece)
