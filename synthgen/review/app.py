@@ -29,7 +29,8 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-FILTERS = ("type", "difficulty", "document", "decision", "judge")
+FILTERS = ("type", "difficulty", "document", "decision", "judge", "flag")
+NEW = "new"  # the flag of an update run's items new since its baseline
 DECISION_STATES = ("unreviewed", "accepted", "rejected", "edited")
 KEYS = (
     ("j / →", "next"),
@@ -223,6 +224,8 @@ def _matches(state: ReviewState, item: Item, filters: dict[str, str]) -> bool:
         return False
     if filters["judge"] and item.judge != filters["judge"]:
         return False
+    if filters["flag"] and filters["flag"] not in _flags(item):
+        return False
     if filters["decision"]:
         decision = state.decision(item)
         return (decision.verdict if decision else "unreviewed") == filters["decision"]
@@ -237,7 +240,12 @@ def _filter_options(state: ReviewState) -> dict[str, list[str]]:
         "document": sorted({item.document for item in items}),
         "decision": list(DECISION_STATES),
         "judge": ["passed", "not judged"],
+        "flag": sorted({flag for item in items for flag in _flags(item)}),
     }
+
+
+def _flags(item: Item) -> list[str]:
+    return [*([NEW] if item.new else []), *item.flags]
 
 
 def _progress(state: ReviewState) -> str:
@@ -252,9 +260,11 @@ def _progress(state: ReviewState) -> str:
             verdicts[decision.verdict] += 1
             reviewed_type[item.question_type] += 1
     types = ", ".join(f"{name} {reviewed_type[name]}/{total}" for name, total in sorted(per_type.items()))
+    new = [item for item in state.items if item.new]
+    since = f" · new since the baseline {sum(bool(state.decision(i)) for i in new)}/{len(new)}" if new else ""
     return (
         f"reviewed {sum(verdicts.values())} of {len(state.items)} · accepted {verdicts['accepted']} · "
-        f"edited {verdicts['edited']} · rejected {verdicts['rejected']} · {types}"
+        f"edited {verdicts['edited']} · rejected {verdicts['rejected']} · {types}{since}"
     )
 
 
