@@ -90,22 +90,24 @@ def test_keyboard_review_survives_sigkill_and_refuses_a_stale_tab(tmp_path: Path
     assert page.locator("mark.evidence").count() >= 1 and page.locator("kbd").count() >= 6
     assert page.locator("#progress").inner_text().startswith("reviewed 0 of 6")
 
-    page.keyboard.press("a")  # accept the first item
-    page.wait_for_selector("#status:text('saved')")
-    assert page.locator("#decision").inner_text().startswith("accepted")
+    page.keyboard.press("a")  # accept the first item: saved, then on to the second, which says so
+    page.wait_for_url("**after=0**")
+    assert page.locator("#status").inner_text() == "saved: q0-0 accepted"
     assert "reviewed 1 of 6" in page.locator("#progress").inner_text()
+    assert page.locator("#decision").inner_text() == "unreviewed"
 
-    page.keyboard.press("j")  # reject the second: vague (3), with a note
-    page.wait_for_url("**i=1**")
-    page.keyboard.press("r")
+    page.keyboard.press("r")  # reject the second: vague (3), with a note
     page.keyboard.press("3")
     page.fill("#reject input[name=note]", "which battery?")
     page.locator("#reject input[name=note]").press("Enter")
-    page.wait_for_selector("#status:text('saved')")
+    page.wait_for_url("**after=1**")
+    assert page.locator("#status").inner_text() == "saved: q0-1 rejected · vague · which battery?"
+    page.keyboard.press("k")
+    page.wait_for_url("**before=2**")
     assert page.locator("#decision").inner_text().startswith("rejected · vague · which battery?")
 
-    page.keyboard.press("j")  # edit the third
-    page.wait_for_url("**i=2**")
+    page.keyboard.press("j")  # edit the third: the page stays to show the quote check
+    page.wait_for_url("**after=1**")
     page.keyboard.press("e")
     page.fill("#edit textarea[name=query]", "How long does the battery last when charged to 80 percent?")
     page.fill("#edit textarea[name=answer]", "It lasts longer: charge it to 80 percent.")
@@ -119,9 +121,9 @@ def test_keyboard_review_survives_sigkill_and_refuses_a_stale_tab(tmp_path: Path
     stale = browser.new_page()  # type: ignore[attr-defined]
     stale.goto(server.url + "&i=3")
     page.keyboard.press("j")
-    page.wait_for_url("**i=3**")
+    page.wait_for_url("**after=2**")
     page.keyboard.press("a")
-    page.wait_for_selector("#status:text('saved')")
+    page.wait_for_url("**after=3**")
     stale.keyboard.press("r")
     stale.keyboard.press("1")
     stale.keyboard.press("Enter")
@@ -201,14 +203,16 @@ def test_after_an_update_the_new_items_come_first_marked_to_review(fake_openai: 
     assert f"reviewed {len(rows) - len(new)} of {len(rows)}" in progress
     assert f"new since the baseline 0/{len(new)}" in progress
 
-    page.goto(f"{server.url}&flag=new")  # the new ones alone: review them with the keyboard
+    page.goto(f"{server.url}&decision=unreviewed")  # the new ones: accept each, and the next comes up
     for position in range(len(new)):
-        assert page.locator("#new").count() == 1
+        assert page.locator("#new").count() == 1 and page.locator("#decision").inner_text() == "unreviewed"
+        assert f"item 1 of {len(new) - position}" in page.locator(".who").inner_text()  # none skipped
+        key = page.locator("body").get_attribute("data-key")
         page.keyboard.press("a")
-        page.wait_for_selector("#status:text('saved')")
         if position + 1 < len(new):
-            page.keyboard.press("j")
-            page.wait_for_url(f"**i={position + 1}**")
+            page.wait_for_url(f"**after={key}**")
+        else:  # the last: it stays, marked accepted
+            page.wait_for_selector("#decision.accepted")
     assert f"new since the baseline {len(new)}/{len(new)}" in page.locator("#progress").inner_text()
     server.kill()
     assert set(load_decisions(tmp_path / "v2", "alice")) == {row["qa_id"] for row in rows}

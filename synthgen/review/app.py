@@ -80,8 +80,7 @@ def create_app(runs: list[ReviewRun], reviewer: str, token: str | None = None) -
     async def show(request: Request) -> Response:
         filters = {name: request.query_params.get(name, "") for name in FILTERS}
         chosen = [item for item in state.items if _matches(state, item, filters)]
-        position = _int(request.query_params.get("i"), 0)
-        position = max(0, min(position, len(chosen) - 1))
+        position = _position(chosen, request.query_params)
         item = chosen[position] if chosen else None
         decision = state.decision(item) if item else None
         html = page.render(
@@ -266,6 +265,19 @@ def _progress(state: ReviewState) -> str:
         f"reviewed {sum(verdicts.values())} of {len(state.items)} · accepted {verdicts['accepted']} · "
         f"edited {verdicts['edited']} · rejected {verdicts['rejected']} · {types}{since}"
     )
+
+
+def _position(chosen: list[Item], params: Any) -> int:
+    """The item to show: `after=KEY` the first chosen item past item KEY, `before=KEY` the last one before it (so
+    a decision that moves an item out of the filter skips nothing), else `i=POSITION`."""
+    after, before = _int(params.get("after"), -1), _int(params.get("before"), -1)
+    if after >= 0:
+        position = next((n for n, item in enumerate(chosen) if item.key > after), len(chosen) - 1)
+    elif before >= 0:
+        position = next((n for n in range(len(chosen) - 1, -1, -1) if chosen[n].key < before), 0)
+    else:
+        position = _int(params.get("i"), 0)
+    return max(0, min(position, len(chosen) - 1))
 
 
 def _int(value: str | None, default: int) -> int:
