@@ -84,7 +84,7 @@ def main() -> None:
                 try:
                     page.goto(url)
                     break
-                except Exception:  # noqa: BLE001  # the server is still starting
+                except Exception:  # the server is still starting
                     time.sleep(0.1)
             for position in range(args.items):
                 qa_id = page.locator(".where").inner_text().split(" · ")[1]

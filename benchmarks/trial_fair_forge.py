@@ -86,13 +86,26 @@ def main() -> None:
             fair_forge = [str(args.fair_forge_python), "-c", FAIR_FORGE, str(source), server.url, API_KEY]
             for repeat in range(args.repeats):
                 timings["synthgen"].append(
-                    timed([
-                        sys.executable, "-m", "synthgen", "mode=trial", f"source={source}", "mode.judge.enabled=false",
-                        "model=alquimia", f"model.alquimia.base_url={server.url}", "model.alquimia.agent_id=agent",
-                        "model.alquimia.channel_id=channel", f"model.max_concurrency={args.concurrency}",
-                        "model.adaptive=false", f"cache.path={folder / f'cache{repeat}.sqlite'}",
-                        f"hydra.run.dir={folder / f'run{repeat}'}", "report=false", "--quiet",
-                    ])  # fmt: skip
+                    timed(
+                        [
+                            sys.executable,
+                            "-m",
+                            "synthgen",
+                            "mode=trial",
+                            f"source={source}",
+                            "mode.judge.enabled=false",
+                            "model=alquimia",
+                            f"model.alquimia.base_url={server.url}",
+                            "model.alquimia.agent_id=agent",
+                            "model.alquimia.channel_id=channel",
+                            f"model.max_concurrency={args.concurrency}",
+                            "model.adaptive=false",
+                            f"cache.path={folder / f'cache{repeat}.sqlite'}",
+                            f"hydra.run.dir={folder / f'run{repeat}'}",
+                            "report=false",
+                            "--quiet",
+                        ]
+                    )
                 )
                 timings["fair_forge_sequential"].append(timed([*fair_forge, "1"]))
                 timings["fair_forge_gather"].append(timed([*fair_forge, str(args.concurrency)]))

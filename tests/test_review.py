@@ -272,7 +272,9 @@ def test_report_and_review_json_show_the_human_view(tmp_path: Path) -> None:
     assert data["by_type"] and data["reasons"] == {"wrong_answer": 1, "duplicate": 1}
 
 
-def test_the_page_shows_each_assistants_answer_and_the_calibration_flags(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+def test_the_page_shows_each_assistants_answer_and_the_calibration_flags(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
     from synthgen.pipelines.trial.calibration import write_calibration
     from synthgen.review.trials import load_trials
 

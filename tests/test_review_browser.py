@@ -167,7 +167,9 @@ def test_page_without_token_is_refused(tmp_path: Path, browser: object) -> None:
     server.kill()
 
 
-def test_after_an_update_the_new_items_come_first_marked_to_review(fake_openai: FakeOpenAI, tmp_path: Path, browser: object) -> None:
+def test_after_an_update_the_new_items_come_first_marked_to_review(
+    fake_openai: FakeOpenAI, tmp_path: Path, browser: object
+) -> None:
     from tests.test_update import by_section, run, turns, version_one, version_two
 
     def generate(out: str, *extra: str) -> int:  # in a thread of its own: Playwright's loop runs in this one

@@ -19,8 +19,8 @@ from synthgen.outputs.decisions import Decision, DecisionStore
 from synthgen.outputs.export.run_files import Run, find_runs, session_turns
 from synthgen.outputs.report.highlight import Quote, highlight
 from synthgen.outputs.report.items import ANSWER_EVIDENCE, QUESTION_EVIDENCE
-from synthgen.pipelines.documents.evidence import Quote as ClaimedQuote
 from synthgen.pipelines.documents.baseline.carry import CHECK as KEPT_FROM_BASELINE
+from synthgen.pipelines.documents.evidence import Quote as ClaimedQuote
 from synthgen.pipelines.documents.evidence import check_question
 from synthgen.review.trials import TrialResult, Trials
 from synthgen.sources.base import Chunk
@@ -83,7 +83,9 @@ def load_review(directory: Path, trials: Trials | None = None) -> list[ReviewRun
     for run in runs:
         update = (run.path / CHANGES).is_file()
         turns = [
-            (turn, str(session.get("context") or "")) for session in run.sessions for turn in session_turns(run, session)
+            (turn, str(session.get("context") or ""))
+            for session in run.sessions
+            for turn in session_turns(run, session)
         ]
         if update:
             turns.sort(key=lambda pair: KEPT_FROM_BASELINE in pair[0].batch["agentic"]["checks"])

@@ -50,6 +50,6 @@ def load_trials(paths: list[Path]) -> Trials:
                 trials.results[row.qa_id].append(
                     TrialResult(row.assistant, row.context, row.verdict or "not scored", row.reason, row.answer)
                 )
-        for row in read_jsonl(path / CALIBRATION, missing_ok=True):
-            trials.flags[str(row["qa_id"])] += [flag for flag in FLAGS if row.get(flag) is True]
+        for calibrated in read_jsonl(path / CALIBRATION, missing_ok=True):
+            trials.flags[str(calibrated["qa_id"])] += [flag for flag in FLAGS if calibrated.get(flag) is True]
     return trials
