@@ -35,8 +35,8 @@ DECISION_STATES = ("unreviewed", "accepted", "rejected", "edited")
 KEYS = (
     ("j / →", "next"),
     ("k / ←", "previous"),
-    ("a", "accept"),
-    ("r", "reject (then 1-6 reason, Enter save)"),
+    ("a", "accept and next"),
+    ("r", "reject (then 1-6 reason, Enter: save and next)"),
     ("e", "edit (Ctrl+Enter save)"),
     ("s", "skip"),
     ("Esc", "cancel"),
