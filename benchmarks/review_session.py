@@ -54,7 +54,11 @@ def decide(page: Any, decision: Any) -> str:
             page.locator("#reject input[name=note]").press("Enter")
         else:
             page.keyboard.press("Enter")
-    page.wait_for_url(f"**after={key}**")
+    body = page.locator("body")
+    if int(body.get_attribute("data-position") or 0) + 1 < int(body.get_attribute("data-count") or 0):
+        page.wait_for_url(f"**after={key}**")
+    else:  # the last item: the page stays
+        page.wait_for_selector("#decision.accepted" if decision == "accept" else "#decision.rejected")
     return "accept" if decision == "accept" else "reject"
 
 
