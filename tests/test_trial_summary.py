@@ -90,7 +90,9 @@ def test_deterministic_scores() -> None:
 
 def test_a_false_premise_is_left_to_a_judge() -> None:
     """The embedded model's answer, with the reference context, accepting the premise it should have corrected."""
-    reference = "It does not: an environment variable set to an empty string is not treated as false; use no, false or 0."
+    reference = (
+        "It does not: an environment variable set to an empty string is not treated as false; use no, false or 0."
+    )
     accepted = (
         "Pip treats an environment variable set to an empty string as false because it does not take a value. "
         "The no, false or 0 are used instead to indicate the absence of a value."
