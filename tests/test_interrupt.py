@@ -147,3 +147,36 @@ def test_sigterm_is_handled_like_ctrl_c_and_the_rerun_resumes_exactly(fake_opena
     stats = json.loads((out / "stats.json").read_text())
     assert stats["cache_hits"] == finished and stats["calls"] == len(fake_openai.requests) - first_run
     assert len(read_jsonl(out / "datasets.jsonl")) == UNITS
+
+
+SLOW_THREAD = """
+import asyncio, signal, sys, time
+from synthgen.run.interrupt import run_interruptibly
+
+def terminated(signum, frame):  # what the synthgen command installs outside a run
+    raise SystemExit("terminated outside the run")
+
+async def main():
+    work = asyncio.to_thread(time.sleep, 120)  # as the embedded model generates: a thread that cannot be cancelled
+    print("interrupted by", await run_interruptibly(work, stop=lambda: None, grace=0.1), flush=True)
+
+signal.signal(signal.SIGTERM, terminated)
+asyncio.run(main())
+"""
+
+
+def test_a_second_signal_stops_at_once_while_a_generation_runs_on_in_its_thread(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_THREAD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(3)  # the interpreter has started and the thread sleeps
+    process.send_signal(signal.SIGTERM)
+    assert process.stdout is not None and process.stdout.readline().strip() == "interrupted by 15"
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)  # the run is over, its thread is not: before, this waited for the thread
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143 and time.monotonic() - started < 30
+    assert stderr.strip() == "synthgen: interrupted: stopped at once (to resume, rerun the command)"

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -18,6 +19,8 @@ from synthgen.outputs.export.run_files import find_runs
 from synthgen.review.app import create_app
 from synthgen.review.items import load_review
 from synthgen.review.label_studio import LABEL_CONFIG, import_annotations, write_tasks
+from tests.cli import read_jsonl, run_cli
+from tests.fake_openai import FakeOpenAI, Reply, last_user_text
 from tests.run_dirs import document_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -267,3 +270,53 @@ def test_report_and_review_json_show_the_human_view(tmp_path: Path) -> None:
     assert (overall["items"], overall["both_keep"], overall["first_only"], overall["both_reject"]) == (3, 1, 1, 1)
     assert overall["kappa"] == pytest.approx(0.4, abs=1e-4)  # p_o 2/3, p_e 4/9
     assert data["by_type"] and data["reasons"] == {"wrong_answer": 1, "duplicate": 1}
+
+
+def test_the_page_shows_each_assistants_answer_and_the_calibration_flags(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    from synthgen.pipelines.trial.calibration import write_calibration
+    from synthgen.review.trials import load_trials
+
+    run = document_run(tmp_path / "run")
+
+    def answer(request: dict[str, Any]) -> Reply:
+        """Right (the reference's words) on battery 0, wrong and marked up on battery 1."""
+        words = last_user_text(request).split()
+        if words[-1] == "0" or "0 &" in last_user_text(request):
+            return Reply(content=f"Answer {words[1]} for battery 0.")
+        return Reply(content="Charge it to <b>80</b> percent.")
+
+    fake_openai.responder = answer
+    trial = tmp_path / "trials" / "0"
+    result = run_cli(
+        "mode=trial",
+        f"source={run}",
+        "mode.judge.enabled=false",
+        "model=openai_compatible",
+        f"model.api_base={fake_openai.url}",
+        f"hydra.run.dir={trial}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    write_calibration(tmp_path / "trials", [trial])
+    flagged = {row["qa_id"]: row for row in read_jsonl(tmp_path / "trials" / "calibration.jsonl")}
+    trivial = sorted(qa_id for qa_id, row in flagged.items() if row["trivial"])
+    assert trivial == ["q0-0", "q0-1", "q0-2"] and len(flagged) == 6
+
+    app, token = create_app(load_review(run, load_trials([tmp_path / "trials"])), "alice")
+    client = TestClient(app)
+    page = client.get(f"/?token={token}&flag=trivial").text
+    assert '<span class="tag flag">trivial</span>' in page and "Trial answers" in page
+    assert '<td>openai_compatible</td><td>none</td><td class="verdict correct">correct</td>' in page
+    assert "<td>Answer 1 for battery 0.</td>" in page and f"item 1 of {len(trivial)}" in page
+    wrong = client.get(f"/?token={token}&i=3").text  # q1-0: answered wrong, with markup shown as text
+    assert "&lt;b&gt;80&lt;/b&gt;" in wrong and "<b>80" not in wrong and "tag flag" not in wrong
+    missing = subprocess.run(
+        [sys.executable, "-m", "synthgen.review", str(run), "--trial", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    assert "no scores.jsonl" in missing.stderr

@@ -269,10 +269,20 @@ def test_the_answered_set_is_a_valid_fair_forge_dataset(fake_openai: FakeOpenAI,
     assert run_cli(*args, cwd=tmp_path).returncode == 0
     rows = read_jsonl(tmp_path / "run" / "datasets.jsonl")
     assert len(rows) == 4
-    for record in rows:
-        parsed = common.Dataset.model_validate(record)
+    datasets = [common.Dataset.model_validate(record) for record in rows]
+    for parsed in datasets:
         assert parsed.assistant_id == "openai_compatible"
         assert all(batch.assistant for batch in parsed.conversation)
+
+    from fair_forge.core.retriever import Retriever
+    from fair_forge.metrics.humanity import Humanity
+
+    class Answered(Retriever):  # type: ignore[misc]  # how a Fair-Forge user hands a set to its metrics
+        def load_dataset(self) -> list[Any]:
+            return datasets
+
+    metrics = Humanity.run(Answered)  # a metric that needs no model: it reads assistant next to the reference
+    assert {metric.qa_id for metric in metrics} == {"q1", "q2", "q3", "q4"}
 
 
 def test_sigkill_halfway_and_a_rerun_repeat_no_finished_call(fake_openai: FakeOpenAI, tmp_path: Path) -> None:

@@ -86,3 +86,17 @@ def test_deterministic_scores() -> None:
     assert refusal.refused and deterministic_verdict(refusal, "factual", 0.5)[0] == "refused"
     assert deterministic_verdict(refusal, "out_of_scope", 0.5) == ("correct", 1.0)
     assert deterministic_verdict(deterministic("x", "", PHRASES), "factual", 0.5) == (None, 0.0)
+
+
+def test_a_false_premise_is_left_to_a_judge() -> None:
+    """The embedded model's answer, with the reference context, accepting the premise it should have corrected."""
+    reference = (
+        "It does not: an environment variable set to an empty string is not treated as false; use no, false or 0."
+    )
+    accepted = (
+        "Pip treats an environment variable set to an empty string as false because it does not take a value. "
+        "The no, false or 0 are used instead to indicate the absence of a value."
+    )
+    scores = deterministic(accepted, reference, PHRASES)
+    assert scores.f1 is not None and scores.f1 >= 0.5  # F1 alone would call it correct
+    assert deterministic_verdict(scores, "false_premise", 0.5) == (None, 0.0)

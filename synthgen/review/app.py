@@ -29,13 +29,14 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-FILTERS = ("type", "difficulty", "document", "decision", "judge")
+FILTERS = ("type", "difficulty", "document", "decision", "judge", "flag")
+NEW = "new"  # the flag of an update run's items new since its baseline
 DECISION_STATES = ("unreviewed", "accepted", "rejected", "edited")
 KEYS = (
     ("j / →", "next"),
     ("k / ←", "previous"),
-    ("a", "accept"),
-    ("r", "reject (then 1-6 reason, Enter save)"),
+    ("a", "accept and next"),
+    ("r", "reject (then 1-6 reason, Enter: save and next)"),
     ("e", "edit (Ctrl+Enter save)"),
     ("s", "skip"),
     ("Esc", "cancel"),
@@ -79,8 +80,7 @@ def create_app(runs: list[ReviewRun], reviewer: str, token: str | None = None) -
     async def show(request: Request) -> Response:
         filters = {name: request.query_params.get(name, "") for name in FILTERS}
         chosen = [item for item in state.items if _matches(state, item, filters)]
-        position = _int(request.query_params.get("i"), 0)
-        position = max(0, min(position, len(chosen) - 1))
+        position = _position(chosen, request.query_params)
         item = chosen[position] if chosen else None
         decision = state.decision(item) if item else None
         html = page.render(
@@ -223,6 +223,8 @@ def _matches(state: ReviewState, item: Item, filters: dict[str, str]) -> bool:
         return False
     if filters["judge"] and item.judge != filters["judge"]:
         return False
+    if filters["flag"] and filters["flag"] not in _flags(item):
+        return False
     if filters["decision"]:
         decision = state.decision(item)
         return (decision.verdict if decision else "unreviewed") == filters["decision"]
@@ -237,7 +239,12 @@ def _filter_options(state: ReviewState) -> dict[str, list[str]]:
         "document": sorted({item.document for item in items}),
         "decision": list(DECISION_STATES),
         "judge": ["passed", "not judged"],
+        "flag": sorted({flag for item in items for flag in _flags(item)}),
     }
+
+
+def _flags(item: Item) -> list[str]:
+    return [*([NEW] if item.new else []), *item.flags]
 
 
 def _progress(state: ReviewState) -> str:
@@ -252,10 +259,25 @@ def _progress(state: ReviewState) -> str:
             verdicts[decision.verdict] += 1
             reviewed_type[item.question_type] += 1
     types = ", ".join(f"{name} {reviewed_type[name]}/{total}" for name, total in sorted(per_type.items()))
+    new = [item for item in state.items if item.new]
+    since = f" · new since the baseline {sum(bool(state.decision(i)) for i in new)}/{len(new)}" if new else ""
     return (
         f"reviewed {sum(verdicts.values())} of {len(state.items)} · accepted {verdicts['accepted']} · "
-        f"edited {verdicts['edited']} · rejected {verdicts['rejected']} · {types}"
+        f"edited {verdicts['edited']} · rejected {verdicts['rejected']} · {types}{since}"
     )
+
+
+def _position(chosen: list[Item], params: Any) -> int:
+    """The item to show: `after=KEY` the first chosen item past item KEY, `before=KEY` the last one before it (so
+    a decision that moves an item out of the filter skips nothing), else `i=POSITION`."""
+    after, before = _int(params.get("after"), -1), _int(params.get("before"), -1)
+    if after >= 0:
+        position = next((n for n, item in enumerate(chosen) if item.key > after), len(chosen) - 1)
+    elif before >= 0:
+        position = next((n for n in range(len(chosen) - 1, -1, -1) if chosen[n].key < before), 0)
+    else:
+        position = _int(params.get("i"), 0)
+    return max(0, min(position, len(chosen) - 1))
 
 
 def _int(value: str | None, default: int) -> int:

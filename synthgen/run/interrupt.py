@@ -41,8 +41,7 @@ async def run_interruptibly(
     def on_signal(received: signal.Signals) -> None:
         nonlocal interrupted
         if interrupted is not None:
-            print("synthgen: interrupted: stopped at once (to resume, rerun the command)", file=sys.stderr)
-            os._exit(exit_code(received))  # no cleanup: outputs and the cache are already on disk line by line
+            stop_at_once(received)
         interrupted = received
         stop()
         loop.call_later(grace, task.cancel)
@@ -58,9 +57,17 @@ async def run_interruptibly(
     finally:
         for number, handler in previous.items():
             loop.remove_signal_handler(number)
-            if handler is not None:  # None: a handler not set from Python, which remove_signal_handler cannot restore
+            if interrupted is not None:  # the outputs are written next, or an embedded generation runs on in its
+                signal.signal(number, lambda received, frame: stop_at_once(signal.Signals(received)))  # thread
+            elif handler is not None:  # None: a handler not set from Python, which remove_signal_handler cannot restore
                 signal.signal(number, handler)
     return interrupted
+
+
+def stop_at_once(received: signal.Signals) -> None:
+    """The second signal: exit now, without cleanup (outputs and the cache are on disk line by line)."""
+    print("synthgen: interrupted: stopped at once (to resume, rerun the command)", file=sys.stderr)
+    os._exit(exit_code(received))
 
 
 def exit_code(received: signal.Signals) -> int:

@@ -28,7 +28,7 @@ from synthgen.pipelines.judges import judge_provider
 from synthgen.pipelines.prompts import load_template, render_prompt, resolve_prompt
 from synthgen.pipelines.trial.judge import STAGE as JUDGE_STAGE
 from synthgen.pipelines.trial.judge import judge_answer
-from synthgen.pipelines.trial.scoring import deterministic, deterministic_verdict
+from synthgen.pipelines.trial.scoring import FALSE_PREMISE, deterministic, deterministic_verdict
 from synthgen.pipelines.trial.sources import SourceDataset, read_sources
 from synthgen.pipelines.trial.stats import TrialStats
 from synthgen.pipelines.trial.summary import ScoreRow, trial_summary
@@ -185,7 +185,7 @@ class TrialPipeline:
         scores = deterministic(answer, reference, self.phrases)
         verdict, score = deterministic_verdict(scores, question_type, self.mode.f1_threshold)
         reason, refused, scoring = (
-            _deterministic_reason(verdict, scores.f1, scores.refused),
+            _deterministic_reason(verdict, question_type, scores.f1, scores.refused),
             scores.refused,
             "deterministic",
         )
@@ -255,7 +255,7 @@ class TrialPipeline:
             scoring = (
                 "deterministic, no judge: token F1 against the reference answer (correct from "
                 f"{self.mode.f1_threshold}, partial from half of it), exact match, refusal phrases (an out_of_scope "
-                "item is correct when refused)"
+                "item is correct when refused; false_premise items are not scored)"
             )
         extra = {
             "assistant": self.assistant.name,
@@ -273,7 +273,9 @@ class TrialPipeline:
             )
 
 
-def _deterministic_reason(verdict: str | None, f1: float | None, refused: bool) -> str:
+def _deterministic_reason(verdict: str | None, question_type: str | None, f1: float | None, refused: bool) -> str:
+    if verdict is None and question_type == FALSE_PREMISE:
+        return "not scored: only a judge can tell an answer that corrects the premise from one that accepts it"
     if verdict is None:
         return "no reference answer to score against (and no judge)"
     return f"token F1 {f1 if f1 is not None else 'n/a'}{', refusal detected' if refused else ''}"

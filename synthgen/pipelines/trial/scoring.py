@@ -57,10 +57,12 @@ def deterministic_verdict(
     scores: Deterministic, question_type: str | None, threshold: float
 ) -> tuple[str | None, float]:
     """The verdict and score without a judge: an out_of_scope item is answered correctly by a refusal; others by
-    an exact match or token F1 >= `threshold` (partial from half of it); None when there is no reference."""
+    an exact match or token F1 >= `threshold` (partial from half of it); None when there is no reference, and for
+    a false_premise item: an answer that accepts the premise shares the words of the one that corrects it (the
+    embedded model's did, at F1 0.61), so only a judge can tell them apart."""
     if question_type == OUT_OF_SCOPE:
         return (CORRECT, 1.0) if scores.refused else (INCORRECT, 0.0)
-    if scores.f1 is None:
+    if scores.f1 is None or question_type == FALSE_PREMISE:
         return None, 0.0
     if scores.exact_match:
         return CORRECT, 1.0

@@ -8,11 +8,15 @@
   const editForm = document.getElementById("edit");
   let version = Number(body.dataset.version || 0);
 
-  function go(position) {
-    const count = Number(body.dataset.count);
-    if (position < 0 || position >= count) return;
+  // Moves are relative to the item shown (after=KEY / before=KEY), so an item that a decision takes out of the
+  // filter (decision=unreviewed) makes the next one skip nothing.
+  function go(direction) {
+    const position = Number(body.dataset.position) + direction;
+    if (!body.dataset.key || position < 0 || position >= Number(body.dataset.count)) return false;
     const filters = body.dataset.filters ? "&" + body.dataset.filters : "";
-    window.location.search = "?token=" + encodeURIComponent(token) + "&i=" + position + filters;
+    const move = (direction > 0 ? "&after=" : "&before=") + body.dataset.key;
+    window.location.search = "?token=" + encodeURIComponent(token) + move + filters;
+    return true;
   }
   function show(text, error) {
     status.textContent = text;
@@ -45,7 +49,14 @@
     rejectForm.hidden = true;
     editForm.hidden = true;
     show("saved", false);
+    // An accept or a reject moves on to the next item, which says what was saved; an edit stays to show its check.
+    if (decision.verdict !== "edited") {
+      sessionStorage.setItem("synthgen-saved", "saved: " + decision.qa_id + " " + text);
+      if (!go(1)) sessionStorage.removeItem("synthgen-saved");  // the last item: it stays on the page
+    }
   }
+  const saved = sessionStorage.getItem("synthgen-saved");
+  if (saved) { sessionStorage.removeItem("synthgen-saved"); show(saved, false); }
   if (rejectForm) {
     rejectForm.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -72,7 +83,6 @@
       }
       return;
     }
-    const position = Number(body.dataset.position);
     if (rejectForm && !rejectForm.hidden) {
       const reasons = rejectForm.querySelectorAll("input[name=reason]");
       const index = Number(event.key) - 1;
@@ -81,8 +91,8 @@
     }
     if (!body.dataset.key && !["j", "k", "ArrowRight", "ArrowLeft"].includes(event.key)) return;
     switch (event.key) {
-      case "j": case "ArrowRight": case "s": go(position + 1); break;
-      case "k": case "ArrowLeft": go(position - 1); break;
+      case "j": case "ArrowRight": case "s": go(1); break;
+      case "k": case "ArrowLeft": go(-1); break;
       case "a": save({ verdict: "accepted" }); break;
       case "r": editForm.hidden = true; rejectForm.hidden = false; show("reason: press 1-6, then Enter", false); break;
       case "e":

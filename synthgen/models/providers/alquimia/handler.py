@@ -25,6 +25,7 @@ import httpx
 import litellm
 from litellm import CustomLLM, ModelResponse
 
+from synthgen.models.providers.http_client import http_client
 from synthgen.models.providers.http_errors import raise_for_status
 from synthgen.models.structured import extract_json
 
@@ -90,7 +91,7 @@ async def _ask(
         "attachments": [],
     }
     headers = {"Authorization": f"Bearer {api_key}"}
-    async with httpx.AsyncClient(timeout=seconds, headers=headers) as http:
+    async with http_client(seconds, headers=headers) as http:
         url = f"{base}/event/infer/{params['channel_id']}/{agent_id}"
         reply = await http.post(
             url, json=payload, params={"chat_history": params["chat_history"], "agentspace": params["agentspace"]}

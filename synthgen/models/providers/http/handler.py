@@ -20,6 +20,7 @@ from litellm import CustomLLM, ModelResponse
 
 from synthgen.models.providers.http import HTTP_PROVIDER
 from synthgen.models.providers.http.body import answer_at, render_body
+from synthgen.models.providers.http_client import http_client
 from synthgen.models.providers.http_errors import raise_for_status
 
 
@@ -75,7 +76,7 @@ def request_values(messages: list, params: dict[str, Any]) -> dict[str, Any]:
 async def _ask(model: str, messages: list, params: dict[str, Any], seconds: float | None) -> str:
     body = render_body(params["body"], **request_values(messages, params))
     headers = {name: os.environ.get(variable, "") for name, variable in params["header_variables"].items()}
-    async with httpx.AsyncClient(timeout=seconds) as http:
+    async with http_client(seconds) as http:
         reply = await http.request(params["method"], params["url"], json=body, headers=headers)
     raise_for_status(reply, model, HTTP_PROVIDER, "the HTTP assistant")
     try:
