@@ -1,10 +1,10 @@
 """The configuration reference page (`reference.md`), generated at build time so it cannot drift from the code.
 
 An MkDocs hook (`hooks:` in mkdocs.yml). Every option of every config group in `conf/` is composed with Hydra and
-its settings class found: the class its `_target_` names, or the member of the settings union its `kind` names.
-Each field of those pydantic classes is listed with its type, its default and its description: the field's own
-pydantic `description`, else the entry for its setting in `descriptions.yaml` beside this file. A field without a
-description, or a description of no field, is a build warning, which `mkdocs build --strict` makes a failure.
+its settings class found: the class its `_target_` names. Each field of those pydantic classes is listed with its
+type, its default and its description: the field's own pydantic `description`, else the entry for its setting in
+`descriptions.yaml` beside this file. A field without a description, or a description of no field, is a build
+warning, which `mkdocs build --strict` makes a failure.
 """
 
 from __future__ import annotations
@@ -86,18 +86,6 @@ def _comment(path: Path) -> str:
     return prose
 
 
-def _settings_class(annotation: Any, values: dict[str, Any]) -> type[BaseModel] | None:
-    """The pydantic class of a union (the member whose `kind` default is the option's `kind`)."""
-    members = [arg for arg in _flat_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)]
-    if len(members) == 1:
-        return members[0]
-    for member in members:
-        kind = member.model_fields.get("kind")
-        if kind is not None and kind.default == values.get("kind"):
-            return member
-    return None
-
-
 def _flat_args(annotation: Any) -> list[Any]:
     """The members of a union (with Annotated unwrapped), or the annotation itself."""
     if typing.get_origin(annotation) is typing.Annotated:
@@ -126,7 +114,7 @@ def read_groups(conf_dir: Path, settings: type[BaseModel]) -> tuple[list[Group],
             return {str(key): value for key, value in data.items()}
 
         top = composed([])
-        for name, field in settings.model_fields.items():
+        for name in settings.model_fields:
             if not (conf_dir / name).is_dir():
                 continue
             packaged = isinstance(defaults.get(name), list)
@@ -135,7 +123,7 @@ def read_groups(conf_dir: Path, settings: type[BaseModel]) -> tuple[list[Group],
                 data = composed([f"{name}=[{path.stem}]" if packaged else f"{name}={path.stem}"])
                 values = data[name][path.stem] if packaged else data[name]
                 target = values.get("_target_")
-                cls = get_class(target) if isinstance(target, str) else _settings_class(field.annotation, values)
+                cls = get_class(target) if isinstance(target, str) else None
                 if cls is None or not issubclass(cls, BaseModel):
                     problems.append(f"reference: {name}={path.stem} has no settings class (add `_target_`)")
                     continue
