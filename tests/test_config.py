@@ -121,3 +121,35 @@ def test_command_line_contract_overrides_reach_the_settings() -> None:
 def test_bad_settings_are_one_clear_error_naming_the_setting(override: str, named: str) -> None:
     with pytest.raises(UserError, match=named):
         compose_settings(override)
+
+
+def compose_raw(*overrides: str) -> dict:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return to_plain(compose(config_name="config", overrides=list(overrides)))
+
+
+def test_an_option_without_a_target_gets_the_class_of_the_bundled_option_its_kind_names() -> None:
+    raw = compose_raw("strategy=random", "mode=conversation")  # as a config from before `_target_` named them
+    del raw["strategy"]["_target_"], raw["mode"]["_target_"]
+    settings = validate_settings(raw)
+    assert (type(settings.strategy).__name__, type(settings.mode).__name__) == (
+        "RandomStrategy",
+        "ConversationModeSettings",
+    )
+    del raw["strategy"]["kind"]
+    with pytest.raises(UserError, match=r"strategy: the option has no `_target_` naming its class \(fix: "):
+        validate_settings(raw)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("strategy._target_=synthgen.pipelines.documents.strategies.Strategy", "Strategy leaves groups undefined"),
+        ("mode._target_=synthgen.config.schema.ModelSettings", "is not a synthgen.config.schema.ModeSettings"),
+        ("strategy._target_=my.Missing", "strategy._target_: cannot import my.Missing (ModuleNotFoundError"),
+    ],
+)
+def test_a_target_that_is_no_plugin_of_its_group_is_one_line_naming_the_fix(override: str, message: str) -> None:
+    with pytest.raises(UserError) as caught:
+        compose_settings(override)
+    assert message in str(caught.value) and "(fix: " in str(caught.value) and "\n" not in str(caught.value)

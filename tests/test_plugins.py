@@ -65,7 +65,8 @@ class TitlesPipeline:
         raise NotImplementedError
 '''
 
-NOTES = "".join(f"# Part {n}\n\nPart {n} says the pump number {n} runs at night and rests at noon.\n\n" for n in range(4))
+PART = "# Part {n}\n\nPart {n} says the pump number {n} runs at night and rests at noon."
+NOTES = "".join(PART.format(n=n) + "\n\n" for n in range(4))
 
 
 def user_repo(root: Path) -> Path:
@@ -105,9 +106,8 @@ def test_a_users_mode_and_strategy_run_through_the_cli(fake_openai: FakeOpenAI, 
     assert code == 0, stderr
     titles = read_jsonl(repo / "out" / "titles.jsonl")
     assert [row["title"] for row in titles] == ["ok", "ok"]  # the fake server's reply, one call per chunk kept
-    assert [last_user_text(request) for request in fake_openai.requests] == [
-        f"Name it: # Part {n}\n\nPart {n} says the pump number {n} runs at night and rests at noon." for n in (0, 2)
-    ]
+    sent = [last_user_text(request) for request in fake_openai.requests]
+    assert sent == [f"Name it: {PART.format(n=n)}" for n in (0, 2)]  # every second chunk
     stats = json.loads((repo / "out" / "stats.json").read_text())
     assert (stats["status"], stats["mode"], stats["produced"]) == ("completed", "titles", {"titles": 2})
 

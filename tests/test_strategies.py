@@ -34,9 +34,7 @@ def test_without_replacement_never_repeats_a_chunk_within_a_sample() -> None:
 
 
 def test_with_replacement_may_draw_more_chunks_than_exist() -> None:
-    samples = select_samples(
-        CHUNKS[:2], RandomStrategy(num_samples=1, chunks_per_sample=5, with_replacement=True)
-    )
+    samples = select_samples(CHUNKS[:2], RandomStrategy(num_samples=1, chunks_per_sample=5, with_replacement=True))
     assert len(samples[0].chunks) == 5
 
 
@@ -51,9 +49,7 @@ def test_no_chunks_is_a_clear_error() -> None:
 
 
 def test_draws_number_every_use_of_a_chunk_across_the_plan() -> None:
-    samples = select_samples(
-        CHUNKS[:2], RandomStrategy(num_samples=3, chunks_per_sample=4, with_replacement=True)
-    )
+    samples = select_samples(CHUNKS[:2], RandomStrategy(num_samples=3, chunks_per_sample=4, with_replacement=True))
     seen: dict[str, int] = {}
     for sample in samples:
         assert len(sample.draws) == len(sample.chunks)

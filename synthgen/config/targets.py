@@ -73,7 +73,7 @@ def _bundled_target(group: str, data: Any) -> str:
     kind = data.get("kind") if isinstance(data, dict) else None
     bundled = CONF_DIR / group / f"{kind}.yaml"
     if isinstance(kind, str) and bundled.is_file():
-        target = OmegaConf.load(bundled).get("_target_")
+        target = OmegaConf.select(OmegaConf.load(bundled), "_target_")
         if isinstance(target, str):
             return target
     raise UserError(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from abc import abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -58,4 +58,3 @@ def export_run(
         log.info("exported %s: %s", exporter.name, ", ".join(str(path) for path in files))
         written.extend(files)
     return written
-
