@@ -8,7 +8,7 @@ import inspect
 from typing import Any, TypeVar
 
 from hydra.utils import get_class
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ValidationError
 
 from synthgen.core.errors import UserError
@@ -37,11 +37,14 @@ def problems_of(error: ValidationError, prefix: str = "") -> list[tuple[str, str
 
 
 def build_target(group: str, data: Any, base: type[Target]) -> Target:
-    """The option of `group` validated as the class its `_target_` names, which must subclass `base`.
+    """The option of `group` (a dict or an OmegaConf node) validated as the class its `_target_` names, which must
+    subclass `base`.
 
     Not `hydra.utils.instantiate`: it cannot check the base before building, wraps pydantic's errors (losing
     which setting is wrong) and reads `_args_`, `_partial_` and nested `_target_` keys as its own.
     """
+    if isinstance(data, DictConfig):
+        data = OmegaConf.to_container(data, resolve=True)
     target = data.get("_target_") if isinstance(data, dict) else None
     if not isinstance(target, str):
         target = _bundled_target(group, data)
