@@ -19,7 +19,6 @@ from synthgen.config.schema import (
     ConversationModeSettings,
     FactsModeSettings,
     ModelSettings,
-    SequentialStrategySettings,
     Settings,
     validate_settings,
 )
@@ -32,7 +31,7 @@ from synthgen.models.providers.alquimia.handler import as_question_list
 from synthgen.models.providers.base import LiteLLMModel, as_provider
 from synthgen.pipelines.documents.plan import plan_units
 from synthgen.pipelines.documents.questions import ask_queries, ask_turns
-from synthgen.pipelines.documents.strategies import select_samples
+from synthgen.pipelines.documents.strategies import SequentialStrategy, select_samples
 from synthgen.run.stats import RunStats
 from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl, run_cli
@@ -84,7 +83,7 @@ def ask(model_client: ModelClient, config: Settings, draw: int = 0) -> list[str]
     """The question call of the chunk's unit (all its questions of one type), as the pipeline makes it."""
     mode = config.mode
     assert not isinstance(mode, FactsModeSettings)
-    [unit] = plan_units(select_samples([CHUNK], SequentialStrategySettings()), mode, True, [], "key")
+    [unit] = plan_units(select_samples([CHUNK], SequentialStrategy()), mode, True, [], "key")
     unit = replace(unit, draw=draw, slots=tuple(replace(slot, type="factual") for slot in unit.slots))
     if isinstance(mode, ConversationModeSettings):
         pairs = asyncio.run(ask_turns(model_client, unit, unit.slots, mode, written=[], round_=0))

@@ -14,10 +14,11 @@ from types import ModuleType
 import pytest
 import yaml
 
-from synthgen.config.schema import FactsModeSettings, QueriesModeSettings, RandomStrategySettings
+from synthgen.config.schema import FactsModeSettings, QueriesModeSettings
 from synthgen.models.providers.alquimia import AlquimiaAgent
 from synthgen.models.providers.local import EmbeddedModel
 from synthgen.outputs.export.hf import HuggingFaceExporter
+from synthgen.pipelines.documents.strategies import RandomStrategy
 from synthgen.sources.markdown import MarkdownLoader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +53,7 @@ def _row(page: str, first_cell: str) -> str:
         (EmbeddedModel, "model"),
         (AlquimiaAgent, "model"),
         (MarkdownLoader, "loader"),
-        (RandomStrategySettings, "strategy"),
+        (RandomStrategy, "strategy"),
         (QueriesModeSettings, "mode"),
         (FactsModeSettings, "mode"),
         (HuggingFaceExporter, "export.hf"),

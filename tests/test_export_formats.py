@@ -326,9 +326,9 @@ def test_every_shipped_config_builds_its_exporter(name: str) -> None:
         ),
         (
             {"_target_": "synthgen.outputs.export.nope.Missing"},
-            r"cannot create it \(Error loading .*No module named 'synthgen.outputs.export.nope'",
+            r"cannot import synthgen.outputs.export.nope.Missing .*No module named 'synthgen.outputs.export.nope'",
         ),
-        ({"_target_": "pathlib.Path"}, r"is not an exporter"),
+        ({"_target_": "pathlib.Path"}, r"is not a synthgen.outputs.export.base.ExporterOptions"),
         ({"split": None}, r"has no `_target_`"),
     ],
 )

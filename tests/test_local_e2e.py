@@ -36,8 +36,9 @@ def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> Non
         f"hydra.run.dir={out}",
         cwd=tmp_path,
     )
-    # A 0.5B model may see every item rejected by the checks, or its call fail: exit 4, the reasons on disk.
-    assert result.returncode in (0, 4), result.stderr
+    # The embedded model quotes through a grammar of the excerpts' passages (model.quote_choices), so its quotes pass
+    # the check: a run of it keeps items (which ones, and their wording, the test leaves open).
+    assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     stats = json.loads((out / "stats.json").read_text())
     quality = json.loads((out / "quality.json").read_text())
@@ -45,7 +46,7 @@ def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> Non
     turns = [turn for dataset in read_jsonl(out / "datasets.jsonl") for turn in dataset["conversation"]]
     assert stats["cost_usd"] == 0.0 and stats["completion_tokens"] > 0
     assert stats["stages"]["questions"]["calls"] in (1, 2)  # one call, and perhaps its repair
-    assert quality["kept"] == len(turns) == stats["produced"].get("queries", 0) <= 2
+    assert 1 <= quality["kept"] == len(turns) == stats["produced"].get("queries", 0) <= 2
     assert quality["requested"] == 2 and quality["chunks"] == 1
     assert len(turns) + len(rejected) <= stats["generated"]
     assert sum(quality["rejected_by_stage"].values()) == len(rejected)
@@ -57,6 +58,3 @@ def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> Non
         assert agentic["evidence"] and all(e["score"] >= 0.9 for e in agentic["evidence"])
         assert agentic["answer_evidence"] and all(e["score"] >= 0.9 for e in agentic["answer_evidence"])
         assert agentic["header_path"] == "Kettle Manual > Descaling" and agentic["question_type"] == "factual"
-    if result.returncode == 4:
-        assert not turns
-        assert "every item was rejected" in result.stderr or "every unit failed" in result.stderr

@@ -304,7 +304,7 @@ def test_a_crash_has_its_own_exit_code_and_its_traceback_in_the_job_log(
     result = run_cli(
         *fake_args(fake_openai, source, out, "mode.pipeline=crashing.CrashingPipeline"),
         cwd=tmp_path,
-        env={"PYTHONPATH": str(plugin)},
+        env={"PYTHONPATH": os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")])},
     )
     assert result.returncode == 70
     log = out / "__main__.log"

@@ -18,10 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def synthgen(*args: str, cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m synthgen` in `cwd`, with `pythonpath` (when given) ahead of the installed packages."""
+    """`python -m synthgen` in `cwd`, with `pythonpath` (when given) ahead of the tree under test."""
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), os.environ.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "synthgen", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )

@@ -15,16 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from synthgen.config.schema import (
-    QueriesModeSettings,
-    RandomStrategySettings,
-    SequentialStrategySettings,
-    ShardSettings,
-)
+from synthgen.config.schema import QueriesModeSettings, ShardSettings
 from synthgen.core.errors import UserError
 from synthgen.core.paths import CONF_DIR
 from synthgen.pipelines.documents.plan import plan_units
-from synthgen.pipelines.documents.strategies import select_samples
+from synthgen.pipelines.documents.strategies import RandomStrategy, SequentialStrategy, select_samples
 from synthgen.pipelines.facts.pairs import select_pairs
 from synthgen.run.shards import shard_units
 from synthgen.sources.base import Chunk
@@ -66,9 +61,9 @@ def test_every_unit_is_in_exactly_one_shard_in_order(
     num_chunks: int, num_samples: int, per_sample: int, count: int, sequential: bool
 ) -> None:
     strategy = (
-        SequentialStrategySettings()
+        SequentialStrategy()
         if sequential
-        else RandomStrategySettings(num_samples=num_samples, chunks_per_sample=per_sample, with_replacement=True)
+        else RandomStrategy(num_samples=num_samples, chunks_per_sample=per_sample, with_replacement=True)
     )
     samples = select_samples(chunks(num_chunks), strategy)
     planned = plan_units(samples, QueriesModeSettings(), sequential, [], "key")

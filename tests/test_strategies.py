@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from synthgen.config.schema import RandomStrategySettings, SequentialStrategySettings
 from synthgen.core.errors import UserError
-from synthgen.pipelines.documents.strategies import select_samples
+from synthgen.pipelines.documents.strategies import RandomStrategy, SequentialStrategy, select_samples
 from synthgen.sources.base import Chunk
 
 CHUNKS = [Chunk(id=f"c{i}", document="d.md", header_path=("H",), text=f"text {i}", index=i) for i in range(10)]
 
 
 def test_sequential_is_one_sample_of_every_chunk_in_order() -> None:
-    [sample] = select_samples(CHUNKS, SequentialStrategySettings())
+    [sample] = select_samples(CHUNKS, SequentialStrategy())
     assert [c.id for c in sample.chunks] == [c.id for c in CHUNKS]
 
 
 def test_random_is_deterministic_under_a_seed_and_varies_with_it() -> None:
-    settings = RandomStrategySettings(num_samples=4, chunks_per_sample=3, seed=1)
+    settings = RandomStrategy(num_samples=4, chunks_per_sample=3, seed=1)
     first = select_samples(CHUNKS, settings)
     again = select_samples(list(CHUNKS), settings)
     other = select_samples(CHUNKS, settings.model_copy(update={"seed": 2}))
@@ -30,31 +29,27 @@ def test_random_is_deterministic_under_a_seed_and_varies_with_it() -> None:
 
 
 def test_without_replacement_never_repeats_a_chunk_within_a_sample() -> None:
-    for sample in select_samples(CHUNKS, RandomStrategySettings(num_samples=20, chunks_per_sample=10, seed=3)):
+    for sample in select_samples(CHUNKS, RandomStrategy(num_samples=20, chunks_per_sample=10, seed=3)):
         assert len({c.id for c in sample.chunks}) == 10
 
 
 def test_with_replacement_may_draw_more_chunks_than_exist() -> None:
-    samples = select_samples(
-        CHUNKS[:2], RandomStrategySettings(num_samples=1, chunks_per_sample=5, with_replacement=True)
-    )
+    samples = select_samples(CHUNKS[:2], RandomStrategy(num_samples=1, chunks_per_sample=5, with_replacement=True))
     assert len(samples[0].chunks) == 5
 
 
 def test_too_many_chunks_per_sample_is_a_clear_error() -> None:
     with pytest.raises(UserError, match="chunks_per_sample=11 exceeds the 10 chunks"):
-        select_samples(CHUNKS, RandomStrategySettings(chunks_per_sample=11))
+        select_samples(CHUNKS, RandomStrategy(chunks_per_sample=11))
 
 
 def test_no_chunks_is_a_clear_error() -> None:
     with pytest.raises(UserError, match="no text chunks"):
-        select_samples([], SequentialStrategySettings())
+        select_samples([], SequentialStrategy())
 
 
 def test_draws_number_every_use_of_a_chunk_across_the_plan() -> None:
-    samples = select_samples(
-        CHUNKS[:2], RandomStrategySettings(num_samples=3, chunks_per_sample=4, with_replacement=True)
-    )
+    samples = select_samples(CHUNKS[:2], RandomStrategy(num_samples=3, chunks_per_sample=4, with_replacement=True))
     seen: dict[str, int] = {}
     for sample in samples:
         assert len(sample.draws) == len(sample.chunks)
@@ -62,5 +57,5 @@ def test_draws_number_every_use_of_a_chunk_across_the_plan() -> None:
             assert draw == seen.get(chunk.id, 0)
             seen[chunk.id] = draw + 1
     assert sum(seen.values()) == 12
-    [sequential] = select_samples(CHUNKS, SequentialStrategySettings())
+    [sequential] = select_samples(CHUNKS, SequentialStrategy())
     assert sequential.draws == (0,) * len(CHUNKS)

@@ -7,6 +7,7 @@ import itertools
 import json
 from pathlib import Path
 
+import litellm
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -38,8 +39,11 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
     doc.write_text(DOC)
     sweep = tmp_path / "sweep"
     args = fake_args(fake_openai, doc, tmp_path / "unused", "mode.answers=true", *ONLY_FACTUAL)
-    args[0] = "model=openai_compatible,claude"  # claude needs ANTHROPIC_API_KEY, which is not set
-    result = run_cli("-m", *args, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env={"ANTHROPIC_API_KEY": None})
+    # gpt41_mini is served by the fake server at model.api_base, at litellm's price; claude needs ANTHROPIC_API_KEY,
+    # which is not set
+    args[0] = "model=gpt41_mini,claude"
+    env = {"ANTHROPIC_API_KEY": None, "OPENAI_API_KEY": "sk-fake"}
+    result = run_cli("-m", *args, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=env)
     assert result.returncode == 2, result.stderr  # the failed job's exit code, after the summary
     assert "Traceback" not in result.stderr
     assert "synthgen: error: model 'claude' needs ANTHROPIC_API_KEY" in result.stderr
@@ -47,7 +51,7 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
     done, failed = read_summary(sweep)
     assert (done["job"], done["overrides"], done["status"], done["error"]) == (
         "0",
-        "model=openai_compatible",
+        "model=gpt41_mini",
         "completed",
         "",
     )
@@ -58,12 +62,16 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
     assert 0 < float(done["distinct_2"]) <= 1
     assert (failed["kept"], failed["coverage"]) == ("0", "0.0")  # it stopped before its first call
     assert (done["calls"], done["prompt_tokens"], done["completion_tokens"]) == ("12", "120", "60")
-    assert float(done["wall_seconds"]) > 0 and float(done["cost_usd"]) >= 0
+    stats = json.loads((sweep / "0" / "stats.json").read_text())
+    assert float(done["wall_seconds"]) == stats["wall_seconds"] > 0
+    price = sum(litellm.cost_per_token(model="openai/gpt-4.1-mini", prompt_tokens=120, completion_tokens=60))
+    assert float(done["cost_usd"]) == pytest.approx(stats["cost_usd"]) == pytest.approx(price) and price > 0
+    assert float(failed["cost_usd"]) == 0.0
     assert (failed["job"], failed["overrides"], failed["status"]) == ("1", "model=claude", "failed")
     assert "needs ANTHROPIC_API_KEY" in failed["error"] and failed["calls"] == "0"  # stopped before its first call
     assert "| 1 | model=claude | failed | model 'claude' needs ANTHROPIC_API_KEY" in (sweep / "summary.md").read_text()
     report = (sweep / "report.html").read_text()  # one page comparing the jobs
-    assert "openai_compatible" in report and (sweep / "0" / "report.html").is_file()
+    assert "gpt41_mini" in report and (sweep / "0" / "report.html").is_file()
     assert len(fake_openai.requests) == 12  # no call was made for the failed job
 
 

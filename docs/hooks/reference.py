@@ -1,7 +1,7 @@
 """The configuration reference page (`reference.md`), generated at build time so it cannot drift from the code.
 
 An MkDocs hook (`hooks:` in mkdocs.yml). Every option of every config group in `conf/` is composed with Hydra and
-its settings class found: the class its `_target_` names, or the member of the settings union its `kind` names.
+its settings class found: the class its `_target_` names (or the one class its field holds, as `fact_template`'s).
 Each field of those pydantic classes is listed with its type, its default and its description: the field's own
 pydantic `description`, else the entry for its setting in `descriptions.yaml` beside this file. A field without a
 description, or a description of no field, is a build warning, which `mkdocs build --strict` makes a failure.
@@ -86,16 +86,10 @@ def _comment(path: Path) -> str:
     return prose
 
 
-def _settings_class(annotation: Any, values: dict[str, Any]) -> type[BaseModel] | None:
-    """The pydantic class of a union (the member whose `kind` default is the option's `kind`)."""
+def _settings_class(annotation: Any) -> type[BaseModel] | None:
+    """The one pydantic class of a field that names no class (`fact_template: FactTemplate | None`)."""
     members = [arg for arg in _flat_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)]
-    if len(members) == 1:
-        return members[0]
-    for member in members:
-        kind = member.model_fields.get("kind")
-        if kind is not None and kind.default == values.get("kind"):
-            return member
-    return None
+    return members[0] if len(members) == 1 else None
 
 
 def _flat_args(annotation: Any) -> list[Any]:
@@ -135,7 +129,7 @@ def read_groups(conf_dir: Path, settings: type[BaseModel]) -> tuple[list[Group],
                 data = composed([f"{name}=[{path.stem}]" if packaged else f"{name}={path.stem}"])
                 values = data[name][path.stem] if packaged else data[name]
                 target = values.get("_target_")
-                cls = get_class(target) if isinstance(target, str) else _settings_class(field.annotation, values)
+                cls = get_class(target) if isinstance(target, str) else _settings_class(field.annotation)
                 if cls is None or not issubclass(cls, BaseModel):
                     problems.append(f"reference: {name}={path.stem} has no settings class (add `_target_`)")
                     continue

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
-from hydra.utils import get_class
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from synthgen.config.targets import InvalidConfig, build_target, problems_of
 from synthgen.config.tree import group_options
-from synthgen.config.trial import TrialModeSettings
 from synthgen.core.errors import UserError
-
-Target = TypeVar("Target", bound=BaseModel)
 
 
 class Strict(BaseModel):
@@ -56,23 +53,11 @@ class LoaderSettings(Strict):
     extensions: list[str] = Field(default_factory=lambda: [".md", ".markdown", ".txt"])
 
 
-class SequentialStrategySettings(Strict):
-    """All chunks, in order, in one dataset."""
+class StrategySettings(Strict):
+    """What every strategy has: its name (in sample ids). A `strategy` option names its class with `_target_` (a
+    subclass in synthgen/pipelines/documents/strategies.py that adds its own fields and groups the chunks)."""
 
-    kind: Literal["sequential"] = "sequential"
-
-
-class RandomStrategySettings(Strict):
-    """num_samples datasets of chunks_per_sample chunks drawn with a seed."""
-
-    kind: Literal["random"] = "random"
-    num_samples: int = Field(5, ge=1)
-    chunks_per_sample: int = Field(3, ge=1)
-    seed: int = 42
-    with_replacement: bool = False
-
-
-StrategySettings = Annotated[SequentialStrategySettings | RandomStrategySettings, Field(discriminator="kind")]
+    kind: str = Field(min_length=1)
 
 
 class QuestionTypeSettings(Strict):
@@ -125,7 +110,17 @@ class DedupSettings(Strict):
     embedding_threshold: float = Field(0.9, gt=0.0, le=1.0)
 
 
-class DocumentModeSettings(Strict):
+class ModeSettings(Strict):
+    """What every mode has: its name and the Pipeline class that runs it. A `mode` option names its settings class
+    with `_target_` (a subclass that adds its own fields and sets both defaults)."""
+
+    uses_fact_template: ClassVar[bool] = False  # it needs a `fact_template`, which other modes refuse
+
+    kind: str = Field(min_length=1)
+    pipeline: str = Field(min_length=1)
+
+
+class DocumentModeSettings(ModeSettings):
     """What both document-grounded modes share."""
 
     pipeline: str = "synthgen.pipelines.documents.DocumentPipeline"
@@ -213,8 +208,10 @@ class FactsValidationSettings(Strict):
     format_check: bool = True
 
 
-class FactsModeSettings(Strict):
+class FactsModeSettings(ModeSettings):
     """Fine-tuning data that teaches the fact of `fact_template`: `limit` question/answer items."""
+
+    uses_fact_template: ClassVar[bool] = True
 
     kind: Literal["facts"] = "facts"
     pipeline: str = "synthgen.pipelines.facts.FactsPipeline"
@@ -239,12 +236,6 @@ class FactsModeSettings(Strict):
                 "checks rejected and a later one they kept (set mode.answer_attempts=2)"
             )
         return self
-
-
-ModeSettings = Annotated[
-    QueriesModeSettings | ConversationModeSettings | FactsModeSettings | TrialModeSettings,
-    Field(discriminator="kind"),
-]
 
 
 class FactTemplate(BaseModel):
@@ -329,83 +320,19 @@ class Settings(Strict):
     baseline: str | None = Field(None, min_length=1)  # an earlier run directory this run updates (docs/updating.md)
 
 
-_TAGS = {
-    "sequential",
-    "random",
-    "queries",
-    "conversation",
-    "facts",
-    "trial",
-}  # discriminated unions add them to the location
-
-
-class InvalidConfig(UserError):
-    """Settings that fail validation: `problems` pairs each setting's dotted path with what is wrong with it."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        listed = "; ".join(f"{setting}: {message}" for setting, message in problems)
-        super().__init__(f"invalid config: {listed} (fix the value on the command line or in conf/)")
-
-
-def problems_of(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
-    """(setting, message) per problem, the setting as a dotted path (`prefix`: the group of a `_target_` option)."""
-    found = []
-    for item in error.errors():
-        loc = [prefix] if prefix else []
-        loc += [str(p) for p in item["loc"] if not isinstance(p, int)]
-        if len(loc) > 1 and loc[1] in _TAGS:
-            loc.pop(1)
-        found.append((".".join(loc) or "config", item["msg"].removeprefix("Value error, ")))
-    return found
-
-
-def instantiate_target(group: str, data: Any, base: type[Target]) -> Target:
-    """The option of `group` validated as the class its `_target_` names, which must subclass `base`."""
-    if not isinstance(data, dict) or not isinstance(data.get("_target_"), str):
-        raise UserError(
-            f"{group}: the option has no `_target_` naming its class (fix: add `_target_: package.module.Class`, "
-            f"e.g. `defaults: [<a bundled {group} option>, _self_]`)"
-        )
-    target = data["_target_"]
-    try:
-        cls = get_class(target)
-    except Exception as error:  # Hydra wraps ImportError and AttributeError alike
-        cause = error.__cause__ or error
-        raise UserError(
-            f"{group}._target_: cannot import {target} ({type(cause).__name__}: {str(cause).splitlines()[0]}) "
-            "(fix: correct the path, or install the package that defines it)"
-        ) from None
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise UserError(
-            f"{group}._target_: {target} is not a {base.__module__}.{base.__name__} "
-            f"(fix: subclass {base.__name__} in {target.rsplit('.', 1)[0]})"
-        )
-    try:
-        return cls.model_validate({key: value for key, value in data.items() if key != "_target_"})
-    except ValidationError as error:
-        raise InvalidConfig(problems_of(error, group)) from None
-
-
-def require_class(settings: BaseModel, cls: type[Target], group: str) -> Target:
-    """`settings` (a validated `_target_` option of `group`) as an instance of `cls`, or a UserError naming it."""
-    if not isinstance(settings, cls):
-        raise UserError(
-            f"{group}: {type(settings).__module__}.{type(settings).__name__} is not a {cls.__module__}.{cls.__name__} "
-            f"(fix: point {group}._target_ at a subclass of {cls.__name__})"
-        )
-    return settings
-
-
 def validate_settings(raw: dict[str, Any]) -> Settings:
     """Validate a plain config dict, turning pydantic errors into one clear UserError."""
-    model = instantiate_target("model", raw.get("model"), ModelSettings)
-    loader = instantiate_target("loader", raw.get("loader"), LoaderSettings)
+    built = {
+        "model": build_target("model", raw.get("model"), ModelSettings),
+        "loader": build_target("loader", raw.get("loader"), LoaderSettings),
+        "strategy": build_target("strategy", raw.get("strategy"), StrategySettings),
+        "mode": build_target("mode", raw.get("mode"), ModeSettings),
+    }
     try:
-        settings = Settings.model_validate({**raw, "model": model, "loader": loader})
+        settings = Settings.model_validate({**raw, **built})
     except ValidationError as error:
         raise InvalidConfig(problems_of(error)) from None
-    uses_template = isinstance(settings.mode, FactsModeSettings)
+    uses_template = settings.mode.uses_fact_template
     if uses_template and settings.fact_template is None:
         options = ", ".join(group_options("fact_template"))
         raise UserError(f"mode=facts needs a fact template (fix: add fact_template=NAME, one of: {options})")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from synthgen.config.schema import ModeSettings, Strict
 
 # Phrases of an assistant declining to answer, or saying its sources do not cover the question (lower case).
 REFUSAL_PHRASES = [
@@ -39,13 +41,7 @@ REFUSAL_PHRASES = [
 ]
 
 
-class _Strict(BaseModel):
-    """Unknown keys are errors, as in every settings group (schema.py's Strict, which imports this module)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TrialJudgeSettings(_Strict):
+class TrialJudgeSettings(Strict):
     """The judge of each answer against the item's reference answer and evidence (`mode.judge.*`)."""
 
     enabled: bool = True
@@ -54,7 +50,7 @@ class TrialJudgeSettings(_Strict):
     prompt: str = "trial_judge.j2"
 
 
-class TrialModeSettings(_Strict):
+class TrialModeSettings(ModeSettings):
     """Answer a generated set (`source`) with the assistant under test (`model`) and score every answer."""
 
     kind: Literal["trial"] = "trial"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from synthgen.config.schema import ModelSettings, instantiate_target
+from synthgen.config.schema import ModelSettings
+from synthgen.config.targets import build_target
 from synthgen.config.tree import compose_config, group_options
 from synthgen.core.errors import UserError
 from synthgen.models.providers.base import LiteLLMModel, as_provider
@@ -22,6 +23,6 @@ def load_model_option(name: str, setting: str) -> LiteLLMModel:
         ) from None
     data = OmegaConf.to_container(cfg.model, resolve=True)
     try:
-        return as_provider(instantiate_target("model", data, ModelSettings))
+        return as_provider(build_target("model", data, ModelSettings))
     except UserError as error:
         raise UserError(f"{setting}={name}: {error}") from None

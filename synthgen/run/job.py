@@ -21,7 +21,7 @@ from synthgen.core.paths import cache_dir
 from synthgen.models.cache import CallCache
 from synthgen.models.client import ModelClient
 from synthgen.models.providers.base import LiteLLMModel, as_provider
-from synthgen.outputs.export.base import Exporter, build_exporter, export_run
+from synthgen.outputs.export.base import ExporterOptions, build_exporter, export_run
 from synthgen.outputs.report.page import write_report
 from synthgen.run.directory import RunDirectory, fingerprint
 from synthgen.run.dry_run import write_plan
@@ -46,7 +46,7 @@ class Job:
     cache: CallCache | None
     directory: RunDirectory
     fingerprint: dict[str, Any]
-    exporters: list[Exporter]
+    exporters: list[ExporterOptions]
 
     @property
     def out_dir(self) -> Path:
@@ -136,7 +136,7 @@ def prepare_job(cfg: DictConfig, out_dir: Path, *, api_key: str | None = None) -
         settings = settings.model_copy(update={"model": provider})
     pipeline_type = pipeline_class(settings.mode.pipeline)
     stats = pipeline_type.stats_type(model=settings.model.name, mode=settings.mode.kind)
-    exporters = [build_exporter(options) for options in settings.export.values()]
+    exporters = [build_exporter(options, f"export.{name}") for name, options in settings.export.items()]
     pipeline = pipeline_type(settings, out_dir, stats)
     plan = pipeline.plan()
     cache = None if settings.dry_run else _open_cache(settings)

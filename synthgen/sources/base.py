@@ -6,7 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from synthgen.config.schema import LoaderSettings, require_class
+from synthgen.config.schema import LoaderSettings
+from synthgen.config.targets import require_class
 from synthgen.core.errors import UserError
 from synthgen.sources.files import Document, load_documents
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from synthgen.config.schema import InvalidConfig
+from synthgen.config.targets import InvalidConfig
 from synthgen.config.tree import compose_config
 from synthgen.core.errors import UserError
 from synthgen.core.jsonl import recover_jsonl

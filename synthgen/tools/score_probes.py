@@ -35,7 +35,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from pydantic import ValidationError
 
-from synthgen.config.schema import FactsValidationSettings, ModelSettings, instantiate_target
+from synthgen.config.schema import FactsValidationSettings, ModelSettings
+from synthgen.config.targets import build_target
 from synthgen.config.tree import compose_config, group_options
 from synthgen.core.command_line import OneLineParser
 from synthgen.core.errors import NothingProduced, UserError
@@ -129,7 +130,7 @@ def scoring_model(name: str, overrides: list[str], config_dir: Path | None) -> L
     except (HydraException, OmegaConfBaseException) as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise UserError(f"{' '.join([f'model={name}', *overrides])}: {first} (fix: correct the overrides)") from None
-    return as_provider(instantiate_target("model", data, ModelSettings))
+    return as_provider(build_target("model", data, ModelSettings))
 
 
 def score_run(run: ProbeRun, provider: LiteLLMModel) -> Scores:

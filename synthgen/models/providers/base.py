@@ -7,7 +7,8 @@ from typing import Any, ClassVar, Self
 
 from pydantic import PrivateAttr
 
-from synthgen.config.schema import ModelSettings, require_class
+from synthgen.config.schema import ModelSettings
+from synthgen.config.targets import require_class
 from synthgen.core.errors import UserError
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never download the price map

@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from synthgen.core.errors import UserError
+from synthgen.config.targets import build_target
 from synthgen.outputs.reviewed import Reviewed
 
 log = logging.getLogger("synthgen.export")
 
 
-@runtime_checkable
-class Exporter(Protocol):
-    """Writes one format from a finished run (or a sweep of runs) and returns the files it wrote."""
-
-    @property
-    def name(self) -> str:
-        """The format's name, also its default output folder (`<run_dir>/export/<name>/`)."""
-        ...
-
-    def write(self, run_dir: Path, out_dir: Path | None = None) -> list[Path]:
-        """Write the format for `run_dir` under `out_dir` (default `<run_dir>/export/<name>/`)."""
-        ...
-
-
 class ExporterOptions(BaseModel):
-    """Base of the exporter classes: the pydantic fields are the format's options, unknown options are errors."""
+    """Base of the exporter classes (an `export` option's `_target_`): writes one format from a finished run (or a
+    sweep of runs); the pydantic fields are the format's options, unknown options are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: ClassVar[str]
+    name: ClassVar[str]  # the format's name, also its default output folder (`<run_dir>/export/<name>/`)
     # which reviewed items to export: accepted only, all but the rejected, or all (None: not_rejected once
     # the run holds any review decision, all before)
     reviewed: Reviewed | None = None
@@ -45,33 +31,19 @@ class ExporterOptions(BaseModel):
         directory.mkdir(parents=True, exist_ok=True)
         return directory
 
+    @abstractmethod
+    def write(self, run_dir: Path, out_dir: Path | None = None) -> list[Path]:
+        """Write the format for `run_dir` under `out_dir` (default `<run_dir>/export/<name>/`); the files written."""
 
-def build_exporter(config: Any) -> Exporter:
-    """Instantiate one exporter from its config node (`_target_` plus options); a bad option is a UserError."""
-    target = _target(config)
-    try:
-        exporter = instantiate(config)
-    except InstantiationException as error:
-        cause = error.__cause__
-        if isinstance(cause, ValidationError):
-            problem = cause.errors()[0]
-            where = ".".join(str(part) for part in problem["loc"]) or "options"
-            raise UserError(
-                f"export {target}: {where}: {problem['msg']} (fix: correct that option in the export config)"
-            ) from None
-        reason = " ".join(str(cause or error).split())  # Hydra's import errors span lines
-        raise UserError(
-            f"export {target}: cannot create it ({reason}) (fix: check `_target_` and its options)"
-        ) from None
-    if not isinstance(exporter, Exporter):
-        raise UserError(
-            f"export {target} is not an exporter (fix: point `_target_` at a synthgen.outputs.export class)"
-        )
-    return exporter
+
+def build_exporter(config: Any, group: str = "export") -> ExporterOptions:
+    """One exporter from its config node (`_target_` plus options, `group` its place for messages); a bad option
+    is a UserError."""
+    return build_target(group, config, ExporterOptions)  # type: ignore[type-abstract]
 
 
 def export_run(
-    run_dir: Path, exporters: list[Exporter], out_dir: Path | None = None, reviewed: Reviewed | None = None
+    run_dir: Path, exporters: list[ExporterOptions], out_dir: Path | None = None, reviewed: Reviewed | None = None
 ) -> list[Path]:
     """Write every exporter's format for `run_dir` (a run or a sweep directory); returns all files written.
 
@@ -80,18 +52,9 @@ def export_run(
     """
     written: list[Path] = []
     for exporter in exporters:
-        if reviewed is not None and isinstance(exporter, ExporterOptions):
+        if reviewed is not None:
             exporter = exporter.model_copy(update={"reviewed": reviewed})
         files = exporter.write(run_dir, None if out_dir is None else out_dir / exporter.name)
         log.info("exported %s: %s", exporter.name, ", ".join(str(path) for path in files))
         written.extend(files)
     return written
-
-
-def _target(config: Any) -> str:
-    try:
-        return str(config["_target_"])
-    except (KeyError, TypeError):
-        raise UserError(
-            "an export entry has no `_target_` (fix: use an option of conf/export/, e.g. export=[hf])"
-        ) from None

@@ -23,7 +23,7 @@ from pathlib import Path
 from synthgen.core.command_line import OneLineParser
 from synthgen.core.errors import UserError
 from synthgen.core.paths import CONF_DIR
-from synthgen.outputs.export import Exporter, build_exporter, export_run
+from synthgen.outputs.export import ExporterOptions, build_exporter, export_run
 from synthgen.outputs.export.calibrated import calibrated_run, parse_flags
 from synthgen.outputs.export.run_files import load_yaml
 from synthgen.outputs.reviewed import REVIEWED_CHOICES
@@ -36,7 +36,7 @@ def format_names() -> list[str]:
     return sorted(path.stem for path in EXPORT_CONF_DIR.glob("*.yaml"))
 
 
-def load_exporter(format_name: str) -> Exporter:
+def load_exporter(format_name: str) -> ExporterOptions:
     """The exporter of a conf/export/ option name, or of a YAML file path."""
     path = Path(format_name)
     if path.suffix not in (".yaml", ".yml"):

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings, SequentialStrategySettings, Settings
+from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings, Settings
 from synthgen.core.ids import stable_id
 from synthgen.pipelines.documents.linking import link_chunks
 from synthgen.pipelines.documents.question_types import Slot, load_personas, spread_difficulties, spread_types
-from synthgen.pipelines.documents.strategies import Sample, select_samples
+from synthgen.pipelines.documents.strategies import Sample, as_strategy, select_samples
 from synthgen.pipelines.prompts import load_template, resolve_prompt
 from synthgen.sources.base import Chunk, Loader, as_loader
 
@@ -83,7 +83,7 @@ def plan_job(settings: Settings, loader: Loader | None = None) -> list[Unit]:
     chunks = list(islice((loader or as_loader(settings.loader)).chunks(settings.source), settings.limit))
     samples = select_samples(chunks, settings.strategy)
     key = content_key(settings, personas, prompts)
-    sequential = isinstance(settings.strategy, SequentialStrategySettings)
+    sequential = as_strategy(settings.strategy).in_order
     return plan_units(samples, mode, sequential, personas, key)
 
 

@@ -1,12 +1,18 @@
-"""Chunk selection strategies: which chunks form each sample."""
+"""Chunk selection strategies: which chunks form each sample. A `strategy` option names its class with
+`_target_`: a `Strategy` subclass whose fields are its settings."""
 
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
+from typing import ClassVar, Literal
 
-from synthgen.config.schema import RandomStrategySettings, SequentialStrategySettings
+from pydantic import Field
+
+from synthgen.config.schema import StrategySettings
+from synthgen.config.targets import require_class
 from synthgen.core.errors import UserError
 from synthgen.core.ids import stable_id
 from synthgen.sources.base import Chunk
@@ -26,14 +32,11 @@ class Sample:
     draws: tuple[int, ...]
 
 
-def select_samples(chunks: list[Chunk], settings: SequentialStrategySettings | RandomStrategySettings) -> list[Sample]:
-    """Group chunks into samples: all of them in order, or seeded random draws."""
+def select_samples(chunks: list[Chunk], settings: StrategySettings) -> list[Sample]:
+    """Group chunks into samples as the strategy says, numbering each chunk's draws across them."""
     if not chunks:
         raise UserError("the sources produced no text chunks (fix: point source= at documents with text)")
-    if isinstance(settings, SequentialStrategySettings):
-        groups = [tuple(chunks)]
-    else:
-        groups = _random_groups(chunks, settings)
+    groups = as_strategy(settings).groups(chunks)
     uses: Counter[str] = Counter()
     samples = []
     for i, group in enumerate(groups):
@@ -49,12 +52,49 @@ def select_samples(chunks: list[Chunk], settings: SequentialStrategySettings | R
     return samples
 
 
-def _random_groups(chunks: list[Chunk], settings: RandomStrategySettings) -> list[tuple[Chunk, ...]]:
-    if not settings.with_replacement and settings.chunks_per_sample > len(chunks):
-        raise UserError(
-            f"strategy.chunks_per_sample={settings.chunks_per_sample} exceeds the {len(chunks)} chunks available "
-            f"(fix: set strategy.chunks_per_sample<={len(chunks)} or strategy.with_replacement=true)"
-        )
-    rng = random.Random(settings.seed)
-    draw = rng.choices if settings.with_replacement else rng.sample
-    return [tuple(draw(chunks, k=settings.chunks_per_sample)) for _ in range(settings.num_samples)]
+def as_strategy(settings: StrategySettings) -> Strategy:
+    """The validated `strategy` option as a Strategy, or a UserError naming the fix."""
+    return require_class(settings, Strategy, "strategy")  # type: ignore[type-abstract]
+
+
+class Strategy(StrategySettings, ABC):
+    """Groups a job's chunks into samples; its fields are the option's settings."""
+
+    # Its samples keep the chunks in document order: a conversation per chunk, not one across a sample.
+    in_order: ClassVar[bool] = False
+
+    @abstractmethod
+    def groups(self, chunks: list[Chunk]) -> list[tuple[Chunk, ...]]:
+        """The chunks of each sample (`chunks` is never empty); a chunk may be in several."""
+
+
+class SequentialStrategy(Strategy):
+    """All chunks, in order, in one dataset."""
+
+    in_order: ClassVar[bool] = True
+    kind: Literal["sequential"] = "sequential"
+
+    def groups(self, chunks: list[Chunk]) -> list[tuple[Chunk, ...]]:
+        """One sample of every chunk."""
+        return [tuple(chunks)]
+
+
+class RandomStrategy(Strategy):
+    """num_samples datasets of chunks_per_sample chunks drawn with a seed."""
+
+    kind: Literal["random"] = "random"
+    num_samples: int = Field(5, ge=1)
+    chunks_per_sample: int = Field(3, ge=1)
+    seed: int = 42
+    with_replacement: bool = False
+
+    def groups(self, chunks: list[Chunk]) -> list[tuple[Chunk, ...]]:
+        """num_samples seeded draws of chunks_per_sample chunks."""
+        if not self.with_replacement and self.chunks_per_sample > len(chunks):
+            raise UserError(
+                f"strategy.chunks_per_sample={self.chunks_per_sample} exceeds the {len(chunks)} chunks available "
+                f"(fix: set strategy.chunks_per_sample<={len(chunks)} or strategy.with_replacement=true)"
+            )
+        rng = random.Random(self.seed)
+        draw = rng.choices if self.with_replacement else rng.sample
+        return [tuple(draw(chunks, k=self.chunks_per_sample)) for _ in range(self.num_samples)]
