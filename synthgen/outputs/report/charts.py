@@ -36,24 +36,22 @@ MAX_DOCUMENTS = 20
 def quality_charts(runs: list[Run], colours: dict[str, str]) -> list[Chart]:
     """Every chart of CHARTS for the runs that recorded its data; a chart no run recorded says so."""
     charts = []
-    for number, (key, title, kind) in enumerate(CHARTS):
+    for key, title, kind in CHARTS:
         series: dict[str, Any] = {run.name: run.quality[key] for run in runs if _drawable(run.quality.get(key))}
         if not series:
             charts.append(Chart(title, "", f"not recorded (no `{key}` in quality.json)"))
             continue
-        chart_id = f"chart{number}"
         if kind == "coverage":
             series, title = _least_covered(series, title)
         if kind == "lengths":
-            svg = histogram(series, colours, label="words per question", chart_id=chart_id, integers=True)
+            svg = histogram(series, colours, label="words per question", integers=True)
         elif kind == "similarities":
-            svg = histogram(series, colours, label="similarity (0-1)", chart_id=chart_id, value_range=(0.0, 1.0))
+            svg = histogram(series, colours, label="similarity (0-1)", value_range=(0.0, 1.0))
         else:
             svg = bar_chart(
                 series,
                 colours,
                 label="share of chunks" if kind == "coverage" else "items",
-                chart_id=chart_id,
                 horizontal=kind in ("horizontal", "coverage"),
                 percent=kind == "coverage",
             )
