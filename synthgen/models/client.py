@@ -74,7 +74,8 @@ _REDRAW = 1_000_003  # the draw offset of a call asked again after an unusable r
 
 class ModelClient:
     """Async access to one configured model: cache, adaptive concurrency bound, rate limits, retries with jitter,
-    structured-output dialect negotiation, direct or batched transport, accounting.
+    structured-output dialect negotiation, direct or batched transport (a batched call holds no concurrency slot:
+    it waits in its batch), accounting.
 
     litellm is imported, and the provider registered and checked (key, model string), only when a call misses
     the cache: a rerun served from the cache never pays for either (with model.batch=true the provider's batch
