@@ -59,7 +59,7 @@ def quality_charts(runs: list[Run], colours: dict[str, str]) -> list[Chart]:
     return charts
 
 
-def _least_covered(series: dict[str, dict[str, float]], title: str) -> tuple[dict[str, dict[str, float]], str]:
+def _least_covered(series: dict[str, Any], title: str) -> tuple[dict[str, Any], str]:
     """The MAX_DOCUMENTS documents with the lowest coverage in any run (all of them when there are no more), and
     the chart's title saying so."""
     lowest: dict[str, float] = {}

@@ -9,6 +9,7 @@ SVG has an id, so several charts share one HTML page.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from html import escape
 
 WIDTH, HEIGHT = 560, 280  # pixels of a chart; a horizontal one grows with its bars
@@ -180,11 +181,11 @@ def _bin(values: list[float], bins: int, low: float, high: float) -> list[int]:
     return counts
 
 
-def _legend_height(series: dict[str, object]) -> float:
+def _legend_height(series: Mapping[str, object]) -> float:
     return (FONT + 6) * len(series) if len(series) > 1 else 0
 
 
-def _svg(height: float, parts: list[str], series: dict[str, object], colours: dict[str, str]) -> str:
+def _svg(height: float, parts: list[str], series: Mapping[str, object], colours: dict[str, str]) -> str:
     """The chart's SVG element: its parts, with a legend (one line per series) when there are several."""
     if len(series) > 1:
         for number, name in enumerate(series):
