@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fake_documents import DocumentModel
 from tests.fake_openai import completion_body
 from tests.loopback_server import LoopbackServer
 
@@ -31,6 +32,13 @@ def echo(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """Answer every request with a completion quoting its last message."""
     content = f"answer to: {body['messages'][-1]['content']}"
     return 200, json.loads(completion_body(content, body.get("model", "")))
+
+
+def document_replies(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Answer as the scripted document model does (questions quoting their excerpts, answers, verdicts)."""
+    reply = DocumentModel()(body)
+    assert reply.content is not None
+    return 200, json.loads(completion_body(reply.content, body.get("model", "")))
 
 
 @dataclass

@@ -18,11 +18,10 @@ from synthgen.models.client import ModelClient
 from synthgen.models.providers.base import LiteLLMModel
 from synthgen.run.stats import RunStats
 from tests.cli import read_jsonl, run_cli
-from tests.fake_batch_server import FakeBatchServer
+from tests.fake_batch_server import FakeBatchServer, document_replies
 from tests.fake_dialect_servers import DialectServer
-from tests.fake_documents import DocumentModel
 from tests.fake_limited_server import ConcurrencyLimitedServer
-from tests.fake_openai import FakeOpenAI, Reply, completion_body
+from tests.fake_openai import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.filterwarnings("ignore:coroutine 'OpenAI(Files|Batches)API.* was never awaited:RuntimeWarning")
 ASK = [{"role": "user", "content": "What is the capital of France?"}]
@@ -136,15 +135,8 @@ def test_batch_mode_needs_a_provider_with_a_batch_api(tmp_path: Path) -> None:
     cache.close()
 
 
-def questions(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Batch responder: the scripted document model's reply (questions quoting their excerpts)."""
-    reply = DocumentModel()(body)
-    assert reply.content is not None
-    return 200, json.loads(completion_body(reply.content, body.get("model", "")))
-
-
 def test_a_batch_run_resolves_through_one_batch_and_a_rerun_replays_it(tmp_path: Path) -> None:
-    server = FakeBatchServer(questions).start()
+    server = FakeBatchServer(document_replies).start()
     source = tmp_path / "topics.md"
     text = "\n\n".join(f"# Topic {i}\n\nTopic {i} is about item {i}, which weighs {i} kg." for i in range(4))
     source.write_text(text)
@@ -171,6 +163,39 @@ def test_a_batch_run_resolves_through_one_batch_and_a_rerun_replays_it(tmp_path:
     assert stats["calls"] == len(server.requests_of(created[0])) > 0
     assert json.loads((tmp_path / "two" / "stats.json").read_text())["cache_hits"] == stats["calls"]
     assert read_jsonl(tmp_path / "one" / "datasets.jsonl") == read_jsonl(tmp_path / "two" / "datasets.jsonl")
+
+
+def test_a_batch_run_sends_each_round_of_calls_as_one_batch(tmp_path: Path) -> None:
+    """120 one-question chunks with answers and the judge, no top-ups: three rounds of dependent calls, three
+    batches (with a concurrency slot held per batched call they went out max_concurrency calls per batch)."""
+    server = FakeBatchServer(document_replies).start()
+    source = tmp_path / "topics.md"
+    source.write_text(
+        "\n\n".join(f"# Topic {i}\n\nTopic {i} is about item {i}, which weighs {i} kg." for i in range(120))
+    )
+    try:
+        run = run_cli(
+            "model=openai_compatible",
+            f"model.api_base={server.url}",
+            "model.batch=true",
+            "model.batch_poll_interval=0.05",
+            "mode.num_queries_per_chunk=1",
+            "mode.max_top_up_calls=0",
+            "mode.answers=true",
+            "mode.judge.enabled=true",
+            f"source={source}",
+            "loader.min_chunk_size=10",
+            f"cache.path={tmp_path / 'calls.sqlite'}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            cwd=tmp_path,
+        )
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr[-2000:]
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    rounds = [stats["stages"][stage]["calls"] for stage in ("questions", "answers", "judge")]
+    assert rounds == [120, 120, 120]
+    assert [len(server.requests_of(batch)) for batch in server.created] == rounds
 
 
 def test_dry_run_shows_batch_pricing(tmp_path: Path) -> None:

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from synthgen.models.cache import CallCache
+from synthgen.run.directory import _plain, plan_text
+from synthgen.run.pipeline import pipeline_class
 from tests.cli import read_jsonl, run_cli
 from tests.fake_openai import FakeOpenAI, Reply, questions_with_latency
+from tests.test_config import compose_settings
 
 DOC = "\n\n".join(
     f"# Topic {i}\n\nTopic {i} is about item number {i}, which weighs {i * 3} kg and costs {i * 7} euros. "
@@ -183,3 +186,16 @@ def test_dry_run_plans_calls_and_makes_none(
         assert (table["questions"], table["answers"], table["total"]) == (6, 12, 18)
     assert json.loads((out / "stats.json").read_text())["status"] == "dry_run"
     assert (out / "plan.txt").read_text().strip() == result.stdout.strip()
+
+
+def test_the_plan_fingerprint_is_the_plan_as_json_dumps_writes_it(tmp_path: Path) -> None:
+    """plan_text converts each shared chunk once; its text (so the fingerprint of a run directory) is unchanged."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for number in range(5):
+        (corpus / f"doc{number}.md").write_text(f"# Part {number}\n\nPart {number} weighs {number} kg, says «ü».\n")
+    settings = compose_settings(f"source={corpus}", "mode=conversation")
+    pipeline_type = pipeline_class(settings.mode.pipeline)
+    plan = pipeline_type(settings, tmp_path / "run", pipeline_type.stats_type(model="m", mode="q")).plan()
+    assert len(plan.units) == 5
+    assert plan_text(plan) == json.dumps(plan, sort_keys=True, ensure_ascii=False, default=_plain)

@@ -161,3 +161,17 @@ def test_the_console_check_catches_a_page_that_tries_to_load_something(tmp_path:
     _, console = open_in_chromium(page, tmp_path / "profile")
 
     assert len(console) == 1 and "Content Security Policy" in console[0]
+
+
+def test_the_coverage_chart_of_many_documents_draws_the_least_covered(tmp_path: Path) -> None:
+    run = document_run(tmp_path / "run")
+    quality = json.loads((run / "quality.json").read_text())
+    coverage = {f"doc-{number:02d}.md": 1.0 - number / 100 for number in range(30)}  # doc-29.md covered least
+    (run / "quality.json").write_text(json.dumps({**quality, "coverage_by_document": coverage}))
+
+    content = write_report(run).read_text(encoding="utf-8")
+
+    chart = re.search(r"<figcaption>Chunk coverage by document.*?</figure>", content, re.DOTALL)
+    assert chart is not None and "(the 20 least covered of 30)" in chart.group(0)
+    drawn = set(re.findall(r">(doc-\d\d\.md)<", chart.group(0)))
+    assert drawn == {f"doc-{number:02d}.md" for number in range(10, 30)}

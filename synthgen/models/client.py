@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -73,7 +74,8 @@ _REDRAW = 1_000_003  # the draw offset of a call asked again after an unusable r
 
 class ModelClient:
     """Async access to one configured model: cache, adaptive concurrency bound, rate limits, retries with jitter,
-    structured-output dialect negotiation, direct or batched transport, accounting.
+    structured-output dialect negotiation, direct or batched transport (a batched call holds no concurrency slot:
+    it waits in its batch), accounting.
 
     litellm is imported, and the provider registered and checked (key, model string), only when a call misses
     the cache: a rerun served from the cache never pays for either (with model.batch=true the provider's batch
@@ -280,7 +282,12 @@ class ModelClient:
 
         tokens = sum(len(m["content"]) for m in messages) // CHARS_PER_TOKEN + self.settings.max_tokens
         response = await self._request(
-            litellm, counters, lambda: self._transport.send(litellm, kwargs, key), tokens, next_dialect
+            litellm,
+            counters,
+            lambda: self._transport.send(litellm, kwargs, key),
+            tokens,
+            next_dialect,
+            batched=self._transport.batched,
         )
         reply = self._account(litellm, response, stage)
         if response.choices[0].finish_reason == "length":
@@ -344,17 +351,24 @@ class ModelClient:
         send: Callable[[], Awaitable[Any]],
         tokens: int,
         switch: Callable[[Exception], bool] | None = None,
+        *,
+        batched: bool = False,
     ) -> Any:
         """The response of `send()`, sent when the concurrency limit, the budget and the rate limits (`tokens`:
         its estimated size) allow, and retried with backoff while the error is worth it. `switch(error)` returning
-        True means the request was changed to be sent again at once (not counted as a retry)."""
+        True means the request was changed to be sent again at once (not counted as a retry).
+
+        A `batched` request skips the concurrency and rate limits: it waits in a provider batch, whose limits
+        the dispatcher keeps, so every call of a round goes into the same batch instead of a slot's worth at a time.
+        """
         attempt = 0
         while True:
             try:
-                async with self._limit:
+                async with nullcontext() if batched else self._limit:
                     self._check_budget()
-                    await self._rate_limit(tokens)
-                    self._check_budget()  # the wait may have outlasted the budget or the run
+                    if not batched:
+                        await self._rate_limit(tokens)
+                        self._check_budget()  # the wait may have outlasted the budget or the run
                     counters.mark()
                     started = time.monotonic()
                     response = await send()
@@ -364,7 +378,7 @@ class ModelClient:
                 counters.mark()
                 if switch is not None and switch(error):
                     continue
-                paced = self._rate_limited(error, counters)
+                paced = not batched and self._rate_limited(error, counters)
                 delay = self._transport_retry_delay(litellm, error, attempt)
                 if delay is None:
                     raise
@@ -375,8 +389,9 @@ class ModelClient:
                     await asyncio.sleep(delay)
                 continue
             self._answered = True
-            self._limit.succeeded()
-            counters.allowed = self._limit.allowed
+            if not batched:
+                self._limit.succeeded()
+                counters.allowed = self._limit.allowed
             return response
 
     def _caching(self) -> bool:

@@ -29,6 +29,8 @@ def response_cost(litellm: Any, response: Any) -> float:
 class DirectTransport:
     """One litellm request per call, priced by litellm."""
 
+    batched = False  # a batched call waits in the provider's queue, not in one of the concurrency limit's slots
+
     async def send(self, litellm: Any, kwargs: dict[str, Any], key: str | None) -> Any:
         """The litellm response to the call `kwargs` (whose cache key is `key`)."""
         return await litellm.acompletion(**kwargs)
@@ -44,6 +46,8 @@ class DirectTransport:
 class BatchTransport(DirectTransport):
     """Calls gathered into provider batches by one BatchDispatcher on the call cache's database, priced at batch
     prices (litellm's, else half the regular price)."""
+
+    batched = True
 
     def __init__(self, db_path: Path, poll_interval: float, max_wait: float) -> None:
         self._db_path = db_path

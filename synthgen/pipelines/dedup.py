@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
 from synthgen.core.normalise import normalise
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class KeptVectors:
     """
 
     def __init__(self, threshold: float) -> None:
+        import numpy as np  # here: only a run that embeds its questions needs it, and it takes a moment to import
+
         self.threshold = threshold
         self._rows = np.zeros((0, 0), dtype=np.float32)
         self._numbers: list[int] = []
@@ -84,12 +88,14 @@ class KeptVectors:
         if not self._numbers:
             return None
         similarities = self._rows[: len(self._numbers)] @ _unit(vector)
-        best = int(np.argmax(similarities))
+        best = int(similarities.argmax())
         similarity = float(similarities[best])
         return (self._numbers[best], round(similarity, 3)) if similarity >= self.threshold else None
 
     def add(self, vector: Sequence[float], number: int) -> None:
         """Keep `vector` under `number`."""
+        import numpy as np
+
         row = _unit(vector)
         size = len(self._numbers)
         if size == len(self._rows):
@@ -103,6 +109,8 @@ class KeptVectors:
 
 def _unit(vector: Sequence[float]) -> np.ndarray:
     """`vector` scaled to length 1 (a zero vector stays zero: similar to nothing)."""
+    import numpy as np
+
     array = np.asarray(vector, dtype=np.float32)
     norm = float(np.linalg.norm(array))
     return array / norm if norm > 0 else array

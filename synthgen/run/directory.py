@@ -41,9 +41,35 @@ def output_settings(config: dict[str, Any]) -> dict[str, Any]:
 def fingerprint(config: dict[str, Any], plan: Any) -> dict[str, Any]:
     """What a job's outputs are made from: the settings that shape them, and a digest of its planned work units
     (the inputs as read and chunked)."""
-    text = json.dumps(plan, sort_keys=True, ensure_ascii=False, default=_plain)
     settings = json.loads(json.dumps(output_settings(config), default=str))  # as it reads back from the file
-    return {"config": settings, "plan": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+    return {"config": settings, "plan": hashlib.sha256(plan_text(plan).encode("utf-8")).hexdigest()}
+
+
+def plan_text(plan: Any) -> str:
+    """The plan as `json.dumps(plan, sort_keys=True, ensure_ascii=False, default=_plain)` writes it, each object
+    written once and its text reused: the units of a plan share their dataset's chunks, which json.dumps
+    would convert again in every unit (units x chunks conversions: 0.8 s for 200 one-chunk files)."""
+    written: dict[int, tuple[Any, str]] = {}  # id -> (the object, kept so that its id is not reused; its text)
+
+    def text(value: Any) -> str:
+        if value is None or isinstance(value, str | int | float):
+            return json.dumps(value, ensure_ascii=False)
+        seen = written.get(id(value))
+        if seen is None:
+            seen = written[id(value)] = (value, convert(value))
+        return seen[1]
+
+    def convert(value: Any) -> str:
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{key(name)}: {text(item)}" for name, item in sorted(value.items())) + "}"
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(text(item) for item in value) + "]"
+        return text(_plain(value))
+
+    def key(name: Any) -> str:
+        return json.dumps(name if isinstance(name, str) else json.dumps(name), ensure_ascii=False)
+
+    return text(plan)
 
 
 class RunDirectory:

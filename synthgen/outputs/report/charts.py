@@ -28,32 +28,52 @@ CHARTS = (
     ("question_lengths", "Question length", "lengths"),
     ("similarities", "Question similarity (nearest other question)", "similarities"),
 )
+# Documents in the coverage chart: past this many only the least covered are drawn (a bar per document of a
+# 1,000-file corpus is unreadable, and drawing it took most of a run's report time).
+MAX_DOCUMENTS = 20
 
 
 def quality_charts(runs: list[Run], colours: dict[str, str]) -> list[Chart]:
     """Every chart of CHARTS for the runs that recorded its data; a chart no run recorded says so."""
     charts = []
-    for number, (key, title, kind) in enumerate(CHARTS):
+    for key, title, kind in CHARTS:
         series: dict[str, Any] = {run.name: run.quality[key] for run in runs if _drawable(run.quality.get(key))}
         if not series:
             charts.append(Chart(title, "", f"not recorded (no `{key}` in quality.json)"))
             continue
-        chart_id = f"chart{number}"
+        if kind == "coverage":
+            series, title = _least_covered(series, title)
         if kind == "lengths":
-            svg = histogram(series, colours, label="words per question", chart_id=chart_id, integers=True)
+            svg = histogram(series, colours, label="words per question", integers=True)
         elif kind == "similarities":
-            svg = histogram(series, colours, label="similarity (0-1)", chart_id=chart_id, value_range=(0.0, 1.0))
+            svg = histogram(series, colours, label="similarity (0-1)", value_range=(0.0, 1.0))
         else:
             svg = bar_chart(
                 series,
                 colours,
                 label="share of chunks" if kind == "coverage" else "items",
-                chart_id=chart_id,
                 horizontal=kind in ("horizontal", "coverage"),
                 percent=kind == "coverage",
             )
         charts.append(Chart(title, svg))
     return charts
+
+
+def _least_covered(series: dict[str, Any], title: str) -> tuple[dict[str, Any], str]:
+    """The MAX_DOCUMENTS documents with the lowest coverage in any run (all of them when there are no more), and
+    the chart's title saying so."""
+    lowest: dict[str, float] = {}
+    for coverage in series.values():
+        for document, share in coverage.items():
+            lowest[document] = min(share, lowest.get(document, share))
+    if len(lowest) <= MAX_DOCUMENTS:
+        return series, title
+    shown = sorted(lowest, key=lambda document: (lowest[document], document))[:MAX_DOCUMENTS]
+    kept = {
+        name: {document: coverage[document] for document in shown if document in coverage}
+        for name, coverage in series.items()
+    }
+    return kept, f"{title} (the {MAX_DOCUMENTS} least covered of {len(lowest)})"
 
 
 def _drawable(value: Any) -> bool:
