@@ -22,13 +22,15 @@ async def run_interruptibly(
     work: Coroutine[Any, Any, None],
     *,
     stop: Callable[[], None],
+    abort: Callable[[int], None] | None = None,
     grace: float = GRACE_SECONDS,
 ) -> signal.Signals | None:
     """Await `work`; returns the signal that interrupted it (SIGINT or SIGTERM), None if none did.
 
     On the first signal `stop` is called (start no new call); `grace` seconds later `work` is cancelled, which
     cancels the HTTP calls still in flight (a generation of the embedded model runs on to its end in its thread).
-    A second signal exits the process at once (code 130 after SIGINT, 143 after SIGTERM). Outside the main thread
+    A second signal calls `abort` with the exit code (to record it) and exits the process at once (code 130 after
+    SIGINT, 143 after SIGTERM). Outside the main thread
     (e.g. the payload handler in a worker thread) signals are left alone.
     """
     task = asyncio.ensure_future(work)
@@ -42,6 +44,8 @@ async def run_interruptibly(
         nonlocal interrupted
         if interrupted is not None:
             print("synthgen: interrupted: stopped at once (to resume, rerun the command)", file=sys.stderr)
+            if abort is not None:
+                abort(exit_code(received))
             os._exit(exit_code(received))  # no cleanup: outputs and the cache are already on disk line by line
         interrupted = received
         stop()

@@ -68,7 +68,12 @@ class Job:
                 stats.status = "interrupted"
                 client.stop()
 
-            received = asyncio.run(run_interruptibly(self._run_pipeline(client), stop=stop))
+            def abort(code: int) -> None:  # a second Ctrl-C: stats.json says how the run ended
+                stats.status = "interrupted"
+                error = "stopped at once by a second signal"
+                write_json(self.out_dir / "stats.json", {**stats.to_dict(), "error": error, "exit_code": code})
+
+            received = asyncio.run(run_interruptibly(self._run_pipeline(client), stop=stop, abort=abort))
             if received is not None:
                 error = RunTerminated if received == signal.SIGTERM else RunInterrupted
                 raise error(

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -56,14 +57,19 @@ def run_job(cfg: DictConfig, out_dir: Path, job: Job | None = None, *, sweep_job
     return 0
 
 
-def execute_job(cfg: DictConfig, out_dir: Path, *, api_key: str | None = None) -> None:
+def execute_job(
+    cfg: DictConfig, out_dir: Path, *, api_key: str | None = None, check: Callable[[Job], None] | None = None
+) -> None:
     """Run the configured job into `out_dir`; a user mistake raises UserError (its message and exit_code).
 
-    `api_key` is a key for this job only, used instead of the environment's and redacted like it.
+    `api_key` is a key for this job only, used instead of the environment's and redacted like it. `check` sees
+    the planned job before it runs (a caller's own limits: it raises UserError to refuse it).
     """
     with hidden(api_key):
         job = prepare_job(cfg, out_dir, api_key=api_key)
         try:
+            if check is not None:
+                check(job)
             job.execute()
         finally:
             job.release()

@@ -14,15 +14,16 @@ from synthgen.sources.base import Chunk
 
 @dataclass(frozen=True)
 class Sample:
-    """The chunks of one dataset (queries) or of its conversations; `id` is stable for the same strategy and chunks.
+    """The chunks of one dataset (queries) or of its conversations, by id; `id` is stable for the same strategy and
+    chunks.
 
-    `draws[i]` numbers the uses of `chunks[i]` across the whole plan (0 for its first use), so a chunk
+    `draws[i]` numbers the uses of `chunk_ids[i]` across the whole plan (0 for its first use), so a chunk
     used again is a new draw (a distinct sample for the model and the cache), never a copy.
     """
 
     id: str
     index: int
-    chunks: tuple[Chunk, ...]
+    chunk_ids: tuple[str, ...]
     draws: tuple[int, ...]
 
 
@@ -41,11 +42,8 @@ def select_samples(chunks: list[Chunk], settings: SequentialStrategySettings | R
         for chunk in group:
             draws.append(uses[chunk.id])
             uses[chunk.id] += 1
-        samples.append(
-            Sample(
-                id=stable_id(settings.kind, str(i), *(c.id for c in group)), index=i, chunks=group, draws=tuple(draws)
-            )
-        )
+        ids = tuple(chunk.id for chunk in group)
+        samples.append(Sample(id=stable_id(settings.kind, str(i), *ids), index=i, chunk_ids=ids, draws=tuple(draws)))
     return samples
 
 
