@@ -129,7 +129,8 @@ def test_the_handler_refuses_what_is_out_of_bounds_in_one_line(
 ) -> None:
     response = run(request(fake_openai, context, **config))
     assert response["success"] is False and message in response["error"], response
-    assert "\n" not in response["error"] and "/tmp" not in response["error"] and "synthgen-handler" not in response["error"]
+    error = response["error"]
+    assert "\n" not in error and "/tmp" not in error and "synthgen-handler" not in error
     assert fake_openai.requests == []
 
 

@@ -209,5 +209,7 @@ def _chunk_units(
 def _conversations(samples: list[Sample], sequential: bool) -> list[tuple[Sample, int, tuple[str, ...]]]:
     """One conversation per chunk of a sequential sample; one across all its chunks for a random sample."""
     if sequential:
-        return [(sample, position, (chunk_id,)) for sample in samples for position, chunk_id in enumerate(sample.chunk_ids)]
+        return [
+            (sample, position, (chunk_id,)) for sample in samples for position, chunk_id in enumerate(sample.chunk_ids)
+        ]
     return [(sample, 0, sample.chunk_ids) for sample in samples]
