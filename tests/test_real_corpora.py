@@ -139,3 +139,17 @@ def test_the_handler_as_a_library_prints_nothing(fake_openai: FakeOpenAI, capsys
     response = run(request(fake_openai, num_queries=1))
     assert response["success"] is True and response["total_batches"] == 3, response
     assert capsys.readouterr().out == ""
+
+
+def test_excerpts_longer_than_the_models_context_are_one_line_before_any_call(tmp_path: Path) -> None:
+    source = docs(tmp_path, **{"long.md": ("# Long\n\n" + "A sentence of the long section. " * 120).encode()})
+    out = tmp_path / "run"
+    args = ["model=local", "model.local.n_ctx=1024", "loader.max_chunk_size=4000", f"source={source}"]
+    result = run_cli(*args, "dry_run=true", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_line(result)
+    assert "exceed the model's context of 1,024 tokens (fix: lower loader.max_chunk_size" in line, line
+    assert snapshot(out) is None
+    assert (
+        run_cli(*args, "dry_run=true", "model.local.n_ctx=4096", f"hydra.run.dir={out}", cwd=tmp_path).returncode == 0
+    )

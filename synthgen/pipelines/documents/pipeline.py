@@ -39,7 +39,7 @@ from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.judge import STAGE as JUDGE_STAGE
 from synthgen.pipelines.documents.judge import failed_verdicts, judge_item
 from synthgen.pipelines.documents.merge import merge_dataset_shards
-from synthgen.pipelines.documents.plan import DocumentMode, DocumentPlan, Unit, plan_job
+from synthgen.pipelines.documents.plan import DocumentMode, DocumentPlan, Unit, check_context, plan_job
 from synthgen.pipelines.documents.quality import headline, quality_report
 from synthgen.pipelines.documents.question_types import Slot
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
@@ -129,6 +129,7 @@ class DocumentPipeline:
         """Load, chunk, select and plan the units of the whole job, then keep this shard's: no model call."""
         loader = as_loader(self.settings.loader)
         job = plan_job(self.settings, loader)
+        check_context(job.units, self.mode, as_provider(self.settings.model))
         units = job.units
         for skipped in loader.skipped():  # unreadable files of a directory: recorded, the run goes on
             self.units.record(UnitFailed("load", skipped.error, document=skipped.document))

@@ -17,6 +17,8 @@ from typing import Any
 from synthgen.config.schema import ConversationModeSettings, QueriesModeSettings, SequentialStrategySettings, Settings
 from synthgen.core.errors import UserError
 from synthgen.core.ids import stable_id
+from synthgen.models.pricing import CHARS_PER_TOKEN
+from synthgen.models.providers.base import LiteLLMModel
 from synthgen.pipelines.documents.linking import link_chunks
 from synthgen.pipelines.documents.question_types import Slot, load_personas, spread_difficulties, spread_types
 from synthgen.pipelines.documents.strategies import Sample, select_samples
@@ -120,6 +122,28 @@ def plan_job(settings: Settings, loader: Loader | None = None) -> DocumentPlan:
     sequential = isinstance(settings.strategy, SequentialStrategySettings)
     units = plan_units(samples, {chunk.id: chunk for chunk in chunks}, mode, sequential, personas, key)
     return DocumentPlan(units, isinstance(mode, ConversationModeSettings), digest.hexdigest())
+
+
+def check_context(units: list[Unit], mode: DocumentMode, model: LiteLLMModel) -> None:
+    """Refuse, before any call, a plan whose largest unit's excerpts alone (with the reply's `max_tokens`) exceed
+    the model's context window, when the model knows it."""
+    context = model.context_tokens()
+    if context is None or not units:
+        return
+    shown = max(mode.types[name].chunks for name in mode.question_types)
+
+    def excerpts(unit: Unit) -> int:
+        return sum(len(chunk.text) for chunk in unit.chunks[: None if unit.conversation else shown])
+
+    largest = max(units, key=excerpts)
+    chars = excerpts(largest)
+    needed = chars // CHARS_PER_TOKEN + model.max_tokens
+    if needed > context:
+        raise UserError(
+            f"the excerpts of one request ({chars:,} characters from {largest.chunk.document}, with the reply's "
+            f"{model.max_tokens} tokens about {needed:,} tokens) exceed the model's context of {context:,} tokens "
+            "(fix: lower loader.max_chunk_size or strategy.chunks_per_sample, or raise model.local.n_ctx)"
+        )
 
 
 def read_chunks(chunks: Iterable[Chunk], digest: Any) -> Iterator[Chunk]:
