@@ -153,3 +153,13 @@ def test_excerpts_longer_than_the_models_context_are_one_line_before_any_call(tm
     assert (
         run_cli(*args, "dry_run=true", "model.local.n_ctx=4096", f"hydra.run.dir={out}", cwd=tmp_path).returncode == 0
     )
+
+
+def test_the_handler_stops_at_its_time_budget(fake_openai: FakeOpenAI) -> None:
+    fake_openai.responder = questions_with_latency(30)
+    response = run(request(fake_openai, num_queries=1, time_budget=1))
+    assert response["success"] is False, response
+    assert response["error"].startswith("the run passed its time budget of 1 s and stopped, nothing written")
+    assert len(fake_openai.requests) == 3  # the calls in flight, none started after the budget
+    refused = run(request(fake_openai, time_budget=5000))
+    assert "config.time_budget: Input should be less than or equal to 840" in refused["error"]

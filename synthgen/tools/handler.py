@@ -36,6 +36,7 @@ DEFAULT_PROVIDER_VARIABLE = "SYNTHGEN_HANDLER_PROVIDER"  # the deployment's prov
 KEY_VARIABLE = "LLM_API_KEY"  # the request key when the payload brings none, as the Fair-Forge Lambda reads it
 MAX_CONTEXT_CHARS = 2_000_000  # a request's context at most (about 1,000 chunks); a larger corpus is a CLI run
 MAX_QUESTIONS = 2_000  # questions (or turns) one request may ask for
+TIME_BUDGET = 840.0  # seconds of model calls one request may take at most (a Lambda stops at 900)
 HINTS = {"connector": "choose the model with config.model: an option of conf/model or a litellm model string"}
 SAMPLING_FIELDS = ("num_samples", "chunks_per_sample", "seed")
 # Where each payload setting goes in the config tree (`num_queries` is `mode.num_turns` in conversation mode).
@@ -83,6 +84,7 @@ class HandlerConfig(BaseModel):
     seed: int | None = None
     limit: int | None = None
     max_cost_usd: float | None = None
+    time_budget: float = Field(TIME_BUDGET, gt=0, le=TIME_BUDGET)  # seconds; past it the request fails
 
 
 class Payload(BaseModel):
@@ -113,7 +115,8 @@ def run(payload: dict[str, Any]) -> dict[str, Any]:
         out_dir = Path(tmp) / "run"
         failures = out_dir / "failures.jsonl"
         try:
-            execute_job(compose_job(request.config, source), out_dir, api_key=key or None, check=within_limits)
+            job = compose_job(request.config, source)
+            execute_job(job, out_dir, api_key=key or None, check=within_limits, time_budget=request.config.time_budget)
         except InvalidConfig as error:
             return redact({"success": False, "error": payload_error(error, request.config)})
         except UserError as error:
