@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from throughput import Server, make_corpus, synthgen_rate  # noqa: E402  (after the path set-up)
 
 MB = 1_000_000
-Measured = tuple[float, float] | None  # wall seconds and peak MiB, None past the timeout
+Measured = tuple[float, float, float] | None  # wall seconds, CPU seconds and peak MiB; None past the timeout
 FILE_SIZE = 4_400  # bytes per file of the many-files layout (32 MB is about 7,500 files)
 WORDS = [f"word{i}" for i in range(200)]  # the common words every section uses
 
@@ -52,7 +52,8 @@ def section(rng: random.Random, number: int) -> str:
 def corpus_text(size: int, seed: int = 7) -> list[str]:
     """Sections totalling about `size` bytes."""
     rng = random.Random(seed)
-    sections, total = [], 0
+    sections: list[str] = []
+    total = 0
     while total < size:
         sections.append(section(rng, len(sections)))
         total += len(sections[-1])
@@ -79,8 +80,9 @@ def write_corpus(folder: Path, size: int, layout: str) -> Path:
     return folder
 
 
-def dry_run(tree: Path, source: Path, out: Path, timeout: float) -> tuple[float, float] | None:
-    """Wall seconds and peak RSS (MiB) of one dry run of the code in `tree`, or None past `timeout`."""
+def dry_run(tree: Path, source: Path, out: Path, timeout: float) -> Measured:
+    """Wall seconds, CPU seconds (user + system: steadier than wall time on a shared machine) and peak RSS (MiB)
+    of one dry run of the code in `tree`, or None past `timeout`."""
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(tree), "OPENAI_API_KEY": "sk-x"}
     command = [sys.executable, "-m", "synthgen", "dry_run=true", "model=gpt41", f"source={source}"]
     started = time.monotonic()
@@ -99,29 +101,29 @@ def dry_run(tree: Path, source: Path, out: Path, timeout: float) -> tuple[float,
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise SystemExit(f"the dry run over {source} failed with exit code {process.returncode}")
-    return time.monotonic() - started, usage.ru_maxrss / 1024
+    return time.monotonic() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def measure(tree: Path, source: Path, work: Path, runs: int, timeout: float) -> Measured:
-    """Median wall seconds and peak MiB over `runs` dry runs, None if one ran past `timeout`."""
+    """The medians over `runs` dry runs, None if one ran past `timeout`."""
     results = []
     for run in range(runs):
         result = dry_run(tree, source, work / f"run-{time.monotonic_ns()}-{run}", timeout)
         if result is None:
             return None
         results.append(result)
-    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
+    wall, cpu, memory = (statistics.median(values) for values in zip(*results))
+    return wall, cpu, memory
 
 
-def shown(result: Measured, before: Measured, startup: float, timeout: float) -> str:
-    """Table cells: seconds, seconds less the start-up, MiB, and the growth ratios to the size before."""
+def shown(result: Measured, before: Measured, timeout: float) -> str:
+    """Table cells: wall seconds, CPU seconds, MiB, and the growth ratios to the size before."""
     if result is None:
         return f"> {timeout:.0f} | – | – | – | – | –"
-    cells = f"{result[0]:.1f} | {result[0] - startup:.1f} | {result[1]:.0f}"
+    cells = f"{result[0]:.1f} | {result[1]:.1f} | {result[2]:.0f}"
     if before is None:
         return f"{cells} | – | – | –"
-    net = (result[0] - startup) / max(before[0] - startup, 0.1)
-    return f"{cells} | {result[0] / before[0]:.2f}x | {net:.2f}x | {result[1] / before[1]:.2f}x"
+    return cells + "".join(f" | {now / then:.2f}x" for now, then in zip(result, before))
 
 
 def main() -> None:
@@ -138,16 +140,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         tiny = write_corpus(work / "tiny", 2_000, "one")
-        startup = {}
         for name, tree in trees:  # the same dry run over 2 KB: imports (litellm's, for pricing), compose, checks
-            measured = measure(tree, tiny, work, max(options.runs, 3), options.timeout)
-            assert measured is not None
-            startup[name] = measured[0]
-            print(f"start-up ({name}, a 2 KB corpus): {measured[0]:.1f} s, {measured[1]:.0f} MiB")
-        print(
-            "\n| code | layout | MB | files | dry-run s | less start-up s | peak MiB | time ratio "
-            "| ratio less start-up | memory ratio |"
-        )
+            startup = measure(tree, tiny, work, max(options.runs, 3), options.timeout)
+            assert startup is not None
+            print(f"start-up ({name}, a 2 KB corpus): {startup[0]:.1f} s, {startup[1]:.1f} CPU s, {startup[2]:.0f} MiB")
+        print("\n| code | layout | MB | files | dry-run s | CPU s | peak MiB | time ratio | CPU ratio | memory ratio |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         for layout in options.layouts:
             before: dict[str, Measured] = {}
@@ -158,7 +155,7 @@ def main() -> None:
                     if name == "reference" and size > options.reference_max_mb:
                         continue
                     result = measure(tree, source, work, options.runs, options.timeout)
-                    cells = shown(result, before.get(name), startup[name], options.timeout)
+                    cells = shown(result, before.get(name), options.timeout)
                     print(f"| {name} | {layout} | {size:g} | {files} | {cells} |", flush=True)
                     before[name] = result
         if options.real_run:
