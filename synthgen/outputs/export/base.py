@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -84,8 +83,7 @@ def export_run(
     written leaves none written.
     """
     root = out_dir if out_dir is not None else run_dir / "export"
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".staging-", dir=root) as staging:
+    with tempfile.TemporaryDirectory(prefix="synthgen-export-") as staging:
         staged: list[tuple[str, list[Path]]] = []
         for exporter in exporters:
             if reviewed is not None and isinstance(exporter, ExporterOptions):
@@ -94,9 +92,10 @@ def export_run(
         written: list[Path] = []
         for name, files in staged:
             final = root / name
-            if (Path(staging) / name).is_dir():
+            if (Path(staging) / name).is_dir():  # not yet moved (a format named twice is written once)
+                root.mkdir(parents=True, exist_ok=True)
                 shutil.rmtree(final, ignore_errors=True)
-                os.replace(Path(staging) / name, final)
+                shutil.move(Path(staging) / name, final)  # a copy when the temporary folder is on another disk
             moved = [final / path.relative_to(Path(staging) / name) for path in files]
             log.info("exported %s: %s", name, ", ".join(str(path) for path in moved))
             written.extend(moved)
