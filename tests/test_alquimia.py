@@ -83,7 +83,7 @@ def ask(model_client: ModelClient, config: Settings, draw: int = 0) -> list[str]
     """The question call of the chunk's unit (all its questions of one type), as the pipeline makes it."""
     mode = config.mode
     assert not isinstance(mode, FactsModeSettings)
-    [unit] = plan_units(select_samples([CHUNK], SequentialStrategy()), mode, True, [], "key")
+    [unit] = plan_units(select_samples([CHUNK], SequentialStrategy()), {CHUNK.id: CHUNK}, mode, True, [], "key")
     unit = replace(unit, draw=draw, slots=tuple(replace(slot, type="factual") for slot in unit.slots))
     if isinstance(mode, ConversationModeSettings):
         pairs = asyncio.run(ask_turns(model_client, unit, unit.slots, mode, written=[], round_=0))

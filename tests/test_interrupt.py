@@ -121,7 +121,8 @@ def test_a_second_ctrl_c_stops_at_once(fake_openai: FakeOpenAI, tmp_path: Path) 
     assert process.returncode == 130
     [line] = stderr.strip().splitlines()
     assert line.startswith("synthgen: interrupted: stopped at once") and "Traceback" not in stderr
-    assert not (tmp_path / "run" / "stats.json").exists()  # no cleanup at all: a rerun resumes as after a kill
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())  # its only cleanup: how the run ended
+    assert (stats["status"], stats["exit_code"]) == ("interrupted", 130)
 
 
 def test_sigterm_is_handled_like_ctrl_c_and_the_rerun_resumes_exactly(fake_openai: FakeOpenAI, tmp_path: Path) -> None:

@@ -125,6 +125,9 @@ def test_merge_shards_into_a_file_is_one_line(fake_openai: FakeOpenAI, source: P
     ("extra", "message"),
     [
         (["mode.num_queries_per_chunk=0"], "mode.num_queries_per_chunk: Input should be greater than or equal to 1"),
+        (["mode.num_queries_per_chunk=100000"], "mode.num_queries_per_chunk: Input should be less than or equal to 50"),
+        (["mode.max_top_up_calls=1000"], "mode.max_top_up_calls: Input should be less than or equal to 10"),
+        (["model.api_base=not-a-url"], "model.api_base: 'not-a-url' is not an http(s) URL"),
         (["source=/nonexistent/docs"], "source path not found: /nonexistent/docs"),
         (["mode.prompt=missing.j2"], "prompt file not found: missing.j2"),
         (["fact_template=blue_honeyeater"], "fact_template=blue_honeyeater is set but mode=queries does not use it"),

@@ -47,7 +47,7 @@ def chunks(count: int) -> list[Chunk]:
 
 
 def keys(units: list) -> list[tuple[str, int, str]]:
-    return [(unit.sample.id, unit.position, unit.chunk.id) for unit in units]
+    return [(unit.sample_id, unit.position, unit.chunk.id) for unit in units]
 
 
 @given(
@@ -65,10 +65,11 @@ def test_every_unit_is_in_exactly_one_shard_in_order(
         if sequential
         else RandomStrategy(num_samples=num_samples, chunks_per_sample=per_sample, with_replacement=True)
     )
-    samples = select_samples(chunks(num_chunks), strategy)
-    planned = plan_units(samples, QueriesModeSettings(), sequential, [], "key")
+    store = {chunk.id: chunk for chunk in chunks(num_chunks)}
+    samples = select_samples(list(store.values()), strategy)
+    planned = plan_units(samples, store, QueriesModeSettings(), sequential, [], "key")
     everything = keys(planned)
-    assert everything == [(s.id, position, c.id) for s in samples for position, c in enumerate(s.chunks)]
+    assert everything == [(s.id, position, c) for s in samples for position, c in enumerate(s.chunk_ids)]
     shards: list[list[tuple[str, int, str]]] = []
     for index in range(count):
         try:

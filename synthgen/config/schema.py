@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -9,6 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from synthgen.config.targets import InvalidConfig, build_target, problems_of
 from synthgen.config.tree import group_options
 from synthgen.core.errors import UserError
+
+# Upper bounds of the counts a user sets: a larger value is a mistake (it would spin while planning, or ask one call
+# for more than a reply can hold), named in one line by validation. docs/hooks/descriptions.yaml states each.
+MAX_PER_UNIT = 50  # questions per chunk, turns per conversation
+MAX_TOP_UPS = 10
+MAX_SAMPLES = 100_000
+MAX_CHUNKS_PER_SAMPLE = 1_000
 
 
 class Strict(BaseModel):
@@ -45,12 +53,22 @@ class ModelSettings(Strict):
     llm_judge: bool = True
     quote_choices: bool = False
 
+    @field_validator("api_base")
+    @classmethod
+    def _api_base_is_a_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^\s/?#]+", value):
+            raise ValueError(
+                f"'{value}' is not an http(s) URL (fix: e.g. model.api_base=http://127.0.0.1:8000/v1, or null)"
+            )
+        return value
+
 
 class LoaderSettings(Strict):
     """What every loader has: the file suffixes it picks up from directories and globs. A `loader` option names
     its class with `_target_` (a subclass in synthgen/sources/ that adds its own fields and splits documents)."""
 
     extensions: list[str] = Field(default_factory=lambda: [".md", ".markdown", ".txt"])
+    strict: bool = False  # true: one unreadable file of a source of several stops the run
 
 
 class StrategySettings(Strict):
@@ -130,7 +148,7 @@ class DocumentModeSettings(ModeSettings):
     seed_examples: list[str] = Field(default_factory=list)
     answers: bool = False
     answer_prompt: str = "answer.j2"
-    max_top_up_calls: int = Field(2, ge=0)
+    max_top_up_calls: int = Field(2, ge=0, le=MAX_TOP_UPS)
     types: dict[str, QuestionTypeSettings] = Field(
         default_factory=lambda: {"factual": QuestionTypeSettings(prompt="question_types/factual.j2")}
     )
@@ -174,7 +192,7 @@ class QueriesModeSettings(DocumentModeSettings):
     """Independent questions per chunk."""
 
     kind: Literal["queries"] = "queries"
-    num_queries_per_chunk: int = Field(3, ge=1)
+    num_queries_per_chunk: int = Field(3, ge=1, le=MAX_PER_UNIT)
     prompt: str = "queries.j2"
 
 
@@ -182,7 +200,7 @@ class ConversationModeSettings(DocumentModeSettings):
     """One coherent multi-turn conversation per chunk (or per random sample), each its own dataset."""
 
     kind: Literal["conversation"] = "conversation"
-    num_turns: int = Field(3, ge=1)
+    num_turns: int = Field(3, ge=1, le=MAX_PER_UNIT)
     prompt: str = "conversation.j2"
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -38,11 +38,23 @@ def output_settings(config: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+@runtime_checkable
+class Digested(Protocol):
+    """A plan that hashes itself (a large one: streaming, in time linear in its size)."""
+
+    def digest(self) -> str:
+        """A hex digest of what the plan was made from."""
+
+
 def fingerprint(config: dict[str, Any], plan: Any) -> dict[str, Any]:
     """What a job's outputs are made from: the settings that shape them, and a digest of its planned work units
-    (the inputs as read and chunked)."""
+    (the inputs as read and chunked): the plan's own `digest()`, else the digest of the plan as JSON."""
+    if isinstance(plan, Digested):
+        planned = plan.digest()
+    else:
+        planned = hashlib.sha256(plan_text(plan).encode("utf-8")).hexdigest()
     settings = json.loads(json.dumps(output_settings(config), default=str))  # as it reads back from the file
-    return {"config": settings, "plan": hashlib.sha256(plan_text(plan).encode("utf-8")).hexdigest()}
+    return {"config": settings, "plan": planned}
 
 
 def plan_text(plan: Any) -> str:

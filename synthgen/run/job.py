@@ -53,8 +53,10 @@ class Job:
         """The run directory."""
         return self.directory.path
 
-    def execute(self) -> None:
-        """Run into the run directory and write stats.json; a user mistake (or Ctrl-C) raises UserError."""
+    def execute(self, *, time_budget: float | None = None) -> None:
+        """Run into the run directory and write stats.json; a user mistake (or Ctrl-C) raises UserError.
+
+        Past `time_budget` seconds of model calls the run stops as after Ctrl-C and raises a UserError."""
         self.directory.begin(self.fingerprint, resume=self.settings.resume)
         stats = self.stats
         try:
@@ -68,7 +70,18 @@ class Job:
                 stats.status = "interrupted"
                 client.stop()
 
-            received = asyncio.run(run_interruptibly(self._run_pipeline(client), stop=stop))
+            def abort(code: int) -> None:  # a second Ctrl-C: stats.json says how the run ended
+                stats.status = "interrupted"
+                error = "stopped at once by a second signal"
+                write_json(self.out_dir / "stats.json", {**stats.to_dict(), "error": error, "exit_code": code})
+
+            work = self._run_pipeline(client)
+            received = asyncio.run(run_interruptibly(work, stop=stop, abort=abort, deadline=time_budget))
+            if received == signal.SIGALRM:
+                raise UserError(
+                    f"the run passed its time budget of {time_budget:g} s and stopped, {_produced(stats)} written "
+                    "(fix: ask for fewer questions per request, or allow more time)"
+                )
             if received is not None:
                 error = RunTerminated if received == signal.SIGTERM else RunInterrupted
                 raise error(

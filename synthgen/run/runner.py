@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -56,15 +57,26 @@ def run_job(cfg: DictConfig, out_dir: Path, job: Job | None = None, *, sweep_job
     return 0
 
 
-def execute_job(cfg: DictConfig, out_dir: Path, *, api_key: str | None = None) -> None:
+def execute_job(
+    cfg: DictConfig,
+    out_dir: Path,
+    *,
+    api_key: str | None = None,
+    check: Callable[[Job], None] | None = None,
+    time_budget: float | None = None,
+) -> None:
     """Run the configured job into `out_dir`; a user mistake raises UserError (its message and exit_code).
 
-    `api_key` is a key for this job only, used instead of the environment's and redacted like it.
+    `api_key` is a key for this job only, used instead of the environment's and redacted like it. `check` sees
+    the planned job before it runs (a caller's own limits: it raises UserError to refuse it); past `time_budget`
+    seconds of model calls the run stops with a UserError.
     """
     with hidden(api_key):
         job = prepare_job(cfg, out_dir, api_key=api_key)
         try:
-            job.execute()
+            if check is not None:
+                check(job)
+            job.execute(time_budget=time_budget)
         finally:
             job.release()
 

@@ -1,15 +1,24 @@
-"""The loader extension point: a `loader` option names a subclass of `Loader` with `_target_`; it yields Chunks."""
+"""The loader extension point: a `loader` option names a subclass of `Loader` with `_target_`; it yields Chunks.
+
+In a source of several files, a file that cannot be read is skipped with a warning (listed by `skipped()`, so the
+run records it in failures.jsonl and stats.json) unless every file is bad or `loader.strict` is set.
+"""
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from pydantic import PrivateAttr
+
 from synthgen.config.schema import LoaderSettings
 from synthgen.config.targets import require_class
 from synthgen.core.errors import UserError
-from synthgen.sources.files import Document, load_documents
+from synthgen.sources.files import Document, SourceFile, as_list, find_files, read_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,31 @@ class Section:
 class Loader(LoaderSettings, ABC):
     """Reads the files of a source and splits each into chunks; its fields are the option's settings."""
 
+    _skipped: list[SkippedFile] = PrivateAttr(default_factory=list)
+    _without_body: int = PrivateAttr(0)
+
     def documents(self, source: str | Sequence[str]) -> Iterator[Document]:
-        """The source's documents, read one at a time (override to read other formats)."""
-        return load_documents(source, self.extensions)
+        """The source's documents, read one at a time; in a source of several files a bad file is skipped, unless
+        all are or `strict` is set."""
+        files = find_files(as_list(source), self.extensions)
+        read = 0
+        for found in files:
+            try:
+                document = self.read(found)
+            except UserError as error:
+                if len(files) == 1 or self.strict or isinstance(error, SourceUnusable):
+                    raise
+                log.warning("skipped %s: %s", found.shown, error)
+                self._skipped.append(SkippedFile(found.name, error))
+                continue
+            read += 1
+            yield document
+        if files and not read:
+            raise UserError(f"none of the {len(files)} source files could be read; the first: {self._skipped[0].error}")
+
+    def read(self, found: SourceFile) -> Document:
+        """One file as a document (override to read other formats); a UserError names what is wrong with it."""
+        return read_text(found)
 
     @abstractmethod
     def split(self, document: Document) -> list[Chunk]:
@@ -55,8 +86,20 @@ class Loader(LoaderSettings, ABC):
             yield from self.split(document)
 
     def skipped(self) -> list[SkippedFile]:
-        """The files `chunks` passed over as unreadable (a loader that skips bad files lists them here)."""
-        return []
+        """The files `chunks` passed over as unreadable, so far."""
+        return list(self._skipped)
+
+    def without_body(self) -> int:
+        """How many parts `chunks` dropped as headings with no text under them (nothing to ask about), so far."""
+        return self._without_body
+
+    def count_without_body(self, count: int) -> None:
+        """Count `count` more parts dropped for having no body text."""
+        self._without_body += count
+
+
+class SourceUnusable(UserError):
+    """A loader error no other file would avoid (e.g. a missing extra): the run stops at once, no file skipped."""
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,15 @@ class ChunkSizes(Loader):
 
 
 def build_chunks(document: Document, sections: Sequence[Section], sizes: ChunkSizes) -> list[Chunk]:
-    """Merge small sections, split large ones, and number the non-blank results as chunks."""
+    """Merge small sections, split large ones, and number the non-blank results as chunks. Headings with no text
+    under them (what is left once they merged into their neighbours: a document of headings only) are dropped
+    and counted on the loader: there is nothing to ask about them."""
+    merged = merge_small(sections, sizes)
+    with_body = [section for section in merged if section.has_body]
+    sizes.count_without_body(len(merged) - len(with_body))
     parts = [
         (section.header_path, part)
-        for section in merge_small(sections, sizes)
+        for section in with_body
         for part in split_to_size(section.text, sizes.max_chunk_size, sizes.overlap)
         if part
     ]

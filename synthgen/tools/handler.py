@@ -29,10 +29,14 @@ from synthgen.core.paths import CONF_DIR
 from synthgen.core.secrets import hidden
 from synthgen.core.secrets import redact as redact_text
 from synthgen.models.providers.base import import_litellm
+from synthgen.run.job import Job
 from synthgen.run.runner import execute_job
 
 DEFAULT_PROVIDER_VARIABLE = "SYNTHGEN_HANDLER_PROVIDER"  # the deployment's provider of bare model names
 KEY_VARIABLE = "LLM_API_KEY"  # the request key when the payload brings none, as the Fair-Forge Lambda reads it
+MAX_CONTEXT_CHARS = 2_000_000  # a request's context at most (about 1,000 chunks); a larger corpus is a CLI run
+MAX_QUESTIONS = 2_000  # questions (or turns) one request may ask for
+TIME_BUDGET = 840.0  # seconds of model calls one request may take at most (a Lambda stops at 900)
 HINTS = {"connector": "choose the model with config.model: an option of conf/model or a litellm model string"}
 SAMPLING_FIELDS = ("num_samples", "chunks_per_sample", "seed")
 # Where each payload setting goes in the config tree (`num_queries` is `mode.num_turns` in conversation mode).
@@ -55,9 +59,10 @@ PATHS = {
 
 
 class HandlerConfig(BaseModel):
-    """`payload["config"]`: the Fair-Forge generator settings plus synthgen extras; all optional."""
+    """`payload["config"]`: the Fair-Forge generator settings plus synthgen extras; all optional. Strict types:
+    `"num_queries": true` is an error, not 1."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str = "local"
     api_key: SecretStr | None = None
@@ -79,6 +84,7 @@ class HandlerConfig(BaseModel):
     seed: int | None = None
     limit: int | None = None
     max_cost_usd: float | None = None
+    time_budget: float = Field(TIME_BUDGET, gt=0, le=TIME_BUDGET)  # seconds; past it the request fails
 
 
 class Payload(BaseModel):
@@ -109,7 +115,8 @@ def run(payload: dict[str, Any]) -> dict[str, Any]:
         out_dir = Path(tmp) / "run"
         failures = out_dir / "failures.jsonl"
         try:
-            execute_job(compose_job(request.config, source), out_dir, api_key=key or None)
+            job = compose_job(request.config, source)
+            execute_job(job, out_dir, api_key=key or None, check=within_limits, time_budget=request.config.time_budget)
         except InvalidConfig as error:
             return redact({"success": False, "error": payload_error(error, request.config)})
         except UserError as error:
@@ -141,11 +148,28 @@ def parse_payload(payload: Any) -> Payload:
         raise UserError(f"invalid payload: {problems}") from None
     if not request.context.strip():
         raise UserError("payload.context is missing or empty (fix: send the markdown to generate from as context)")
+    if "\0" in request.context:
+        raise UserError("payload.context contains NUL characters (fix: send the markdown as text, without \\u0000)")
+    if len(request.context) > MAX_CONTEXT_CHARS:
+        raise UserError(
+            f"payload.context has {len(request.context):,} characters, more than the {MAX_CONTEXT_CHARS:,} one request "
+            "takes (fix: send a part of it per request, or run the CLI on the whole corpus)"
+        )
     if request.config.strategy != "random" and (
         given := [name for name in SAMPLING_FIELDS if getattr(request.config, name) is not None]
     ):
         raise UserError(f"config.{given[0]} needs config.strategy='random' (fix: add it, or drop {given[0]})")
     return request
+
+
+def within_limits(job: Job) -> None:
+    """Refuse a request that asks for more than MAX_QUESTIONS questions (or turns) in all."""
+    requested = sum(len(unit.slots) for unit in job.plan.units)
+    if requested > MAX_QUESTIONS:
+        raise UserError(
+            f"the request asks for {requested:,} questions, more than the {MAX_QUESTIONS:,} one request may "
+            "(fix: lower config.num_queries, config.num_samples or config.limit, or send less context)"
+        )
 
 
 def compose_job(config: HandlerConfig, source: Path) -> DictConfig:
@@ -249,7 +273,7 @@ def _reject_unknown(data: dict[str, Any], schema: type[BaseModel], where: str) -
 
 def _values(config: HandlerConfig, source: Path) -> dict[str, Any]:
     """The payload's settings at their place in the config tree; unset ones keep the tree's defaults."""
-    values: dict[str, Any] = {"source": str(source)}
+    values: dict[str, Any] = {"source": str(source), "quiet": True}  # a library call prints nothing
     for name, path in PATHS.items():
         value = getattr(config, name)
         if value is None:

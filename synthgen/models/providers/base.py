@@ -52,6 +52,10 @@ class LiteLLMModel(ModelSettings):
         copy._request_key = key
         return copy
 
+    def context_tokens(self) -> int | None:
+        """The model's context window in tokens when it is known without a call or an import (None: unchecked)."""
+        return None
+
     def register(self) -> None:
         """Make the model callable through litellm (custom providers register their handler); once per process."""
 

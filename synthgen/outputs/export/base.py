@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -48,13 +50,25 @@ def export_run(
     """Write every exporter's format for `run_dir` (a run or a sweep directory); returns all files written.
 
     With `out_dir`, each format goes to `out_dir/<name>/`; otherwise to `<run_dir>/export/<name>/`. With
-    `reviewed`, every exporter keeps those reviewed items (overriding its own `reviewed` option).
+    `reviewed`, every exporter keeps those reviewed items (overriding its own `reviewed` option). Every format is
+    written to a staging folder first and moved into place only when all succeeded: a format that cannot be
+    written leaves none written.
     """
-    written: list[Path] = []
-    for exporter in exporters:
-        if reviewed is not None:
-            exporter = exporter.model_copy(update={"reviewed": reviewed})
-        files = exporter.write(run_dir, None if out_dir is None else out_dir / exporter.name)
-        log.info("exported %s: %s", exporter.name, ", ".join(str(path) for path in files))
-        written.extend(files)
+    root = out_dir if out_dir is not None else run_dir / "export"
+    with tempfile.TemporaryDirectory(prefix="synthgen-export-") as staging:
+        staged: list[tuple[str, list[Path]]] = []
+        for exporter in exporters:
+            if reviewed is not None and isinstance(exporter, ExporterOptions):
+                exporter = exporter.model_copy(update={"reviewed": reviewed})
+            staged.append((exporter.name, exporter.write(run_dir, Path(staging) / exporter.name)))
+        written: list[Path] = []
+        for name, files in staged:
+            final = root / name
+            if (Path(staging) / name).is_dir():  # not yet moved (a format named twice is written once)
+                root.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(final, ignore_errors=True)
+                shutil.move(Path(staging) / name, final)  # a copy when the temporary folder is on another disk
+            moved = [final / path.relative_to(Path(staging) / name) for path in files]
+            log.info("exported %s: %s", name, ", ".join(str(path) for path in moved))
+            written.extend(moved)
     return written

@@ -39,7 +39,7 @@ from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.judge import STAGE as JUDGE_STAGE
 from synthgen.pipelines.documents.judge import failed_verdicts, judge_item
 from synthgen.pipelines.documents.merge import merge_dataset_shards
-from synthgen.pipelines.documents.plan import DocumentMode, DocumentPlan, Unit, plan_job
+from synthgen.pipelines.documents.plan import DocumentMode, DocumentPlan, Unit, check_context, plan_job
 from synthgen.pipelines.documents.quality import headline, quality_report
 from synthgen.pipelines.documents.question_types import Slot
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
@@ -107,8 +107,7 @@ class DocumentPipeline:
     def merge_shards(runs: list[Path], out: Path, stats: dict[str, Any], config: DictConfig) -> None:
         """Join the dataset parts and rejections of a job's shards; contexts and quality over the whole job."""
         settings = validate_settings(to_plain(config))
-        plan = DocumentPlan(plan_job(settings), isinstance(settings.mode, ConversationModeSettings))
-        merge_dataset_shards(runs, out, stats, plan)
+        merge_dataset_shards(runs, out, stats, plan_job(settings))
         merge_update_shards(runs, out, to_plain(config), settings.baseline)
 
     def estimate(self, plan: DocumentPlan) -> list[StagePlan]:
@@ -127,21 +126,24 @@ class DocumentPipeline:
             missing = tuple(state.missing())
             if missing:
                 units.append(dataclasses.replace(unit, slots=missing))
-        return DocumentPlan(units, plan.conversations)
+        return dataclasses.replace(plan, units=units)
 
     def plan(self) -> DocumentPlan:
         """Load, chunk, select and plan the units of the whole job, then keep this shard's: no model call."""
         loader = as_loader(self.settings.loader)
-        units = plan_job(self.settings, loader)
+        job = plan_job(self.settings, loader)
+        check_context(job.units, self.mode, as_provider(self.settings.model))
+        units = job.units
         for skipped in loader.skipped():  # unreadable files of a directory: recorded, the run goes on
             self.units.record(UnitFailed("load", skipped.error, document=skipped.document))
+        self.stats.files_skipped = len(loader.skipped())
+        self.stats.chunks_without_body = loader.without_body()
         self.job_chunks = list({chunk.id: chunk for unit in units for chunk in unit.chunks}.values())
         if self.settings.baseline is not None:  # decided over the whole job, so every shard decides alike
             self.update = plan_update(self.settings.baseline, self.mode, self.settings.model, units, self.job_chunks)
             units = self.update.units
-        conversations = isinstance(self.mode, ConversationModeSettings)
-        what = "conversations" if conversations else "(dataset, chunk) units"
-        return DocumentPlan(shard_units(units, self.settings.shard, what), conversations)
+        what = "conversations" if job.conversations else "(dataset, chunk) units"
+        return dataclasses.replace(job, units=shard_units(units, self.settings.shard, what))
 
     async def run(self, plan: DocumentPlan, client: ModelClient) -> None:
         """Rounds of questions and checks until every slot is filled or the top-ups are spent; then the files."""

@@ -18,6 +18,8 @@ class DocumentStats(RunStats):
     kept_by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rejected: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     quality_line: str = ""
+    files_skipped: int = 0  # source files that could not be read (each in failures.jsonl)
+    chunks_without_body: int = 0  # headings with no text under them: not asked about
 
     def counts(self) -> dict[str, int]:
         """Questions requested and generated, duplicates and other rejections removed, items kept."""
@@ -39,6 +41,7 @@ class DocumentStats(RunStats):
         return {
             **data,
             "generated": self.generated,
+            "sources": {"files_skipped": self.files_skipped, "chunks_without_body": self.chunks_without_body},
             "duplicates_removed": self.counts()["duplicates_removed"],
             "rejected": {stage: dict(by_type) for stage, by_type in self.rejected.items()},
             "requested_by_type": dict(self.requested_by_type),

@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from synthgen.config.schema import StrategySettings
+from synthgen.config.schema import MAX_CHUNKS_PER_SAMPLE, MAX_SAMPLES, StrategySettings
 from synthgen.config.targets import require_class
 from synthgen.core.errors import UserError
 from synthgen.core.ids import stable_id
@@ -20,15 +20,16 @@ from synthgen.sources.base import Chunk
 
 @dataclass(frozen=True)
 class Sample:
-    """The chunks of one dataset (queries) or of its conversations; `id` is stable for the same strategy and chunks.
+    """The chunks of one dataset (queries) or of its conversations, by id; `id` is stable for the same strategy and
+    chunks.
 
-    `draws[i]` numbers the uses of `chunks[i]` across the whole plan (0 for its first use), so a chunk
+    `draws[i]` numbers the uses of `chunk_ids[i]` across the whole plan (0 for its first use), so a chunk
     used again is a new draw (a distinct sample for the model and the cache), never a copy.
     """
 
     id: str
     index: int
-    chunks: tuple[Chunk, ...]
+    chunk_ids: tuple[str, ...]
     draws: tuple[int, ...]
 
 
@@ -44,11 +45,8 @@ def select_samples(chunks: list[Chunk], settings: StrategySettings) -> list[Samp
         for chunk in group:
             draws.append(uses[chunk.id])
             uses[chunk.id] += 1
-        samples.append(
-            Sample(
-                id=stable_id(settings.kind, str(i), *(c.id for c in group)), index=i, chunks=group, draws=tuple(draws)
-            )
-        )
+        ids = tuple(chunk.id for chunk in group)
+        samples.append(Sample(id=stable_id(settings.kind, str(i), *ids), index=i, chunk_ids=ids, draws=tuple(draws)))
     return samples
 
 
@@ -83,8 +81,8 @@ class RandomStrategy(Strategy):
     """num_samples datasets of chunks_per_sample chunks drawn with a seed."""
 
     kind: Literal["random"] = "random"
-    num_samples: int = Field(5, ge=1)
-    chunks_per_sample: int = Field(3, ge=1)
+    num_samples: int = Field(5, ge=1, le=MAX_SAMPLES)
+    chunks_per_sample: int = Field(3, ge=1, le=MAX_CHUNKS_PER_SAMPLE)
     seed: int = 42
     with_replacement: bool = False
 

@@ -30,6 +30,10 @@ class EmbeddedModel(LiteLLMModel):
             )
         return self
 
+    def context_tokens(self) -> int:
+        """`local.n_ctx`: llama.cpp refuses a longer prompt."""
+        return self.local.n_ctx
+
     def register(self) -> None:
         """Check llama-cpp-python and the weights, then route `synthgen-local/...` to the embedded model."""
         from synthgen.models.providers.local.handler import register_local_provider
