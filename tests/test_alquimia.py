@@ -86,10 +86,10 @@ def ask(model_client: ModelClient, config: Settings, draw: int = 0) -> list[str]
     [unit] = plan_units(select_samples([CHUNK], SequentialStrategy()), {CHUNK.id: CHUNK}, mode, True, [], "key")
     unit = replace(unit, draw=draw, slots=tuple(replace(slot, type="factual") for slot in unit.slots))
     if isinstance(mode, ConversationModeSettings):
-        pairs = asyncio.run(ask_turns(model_client, unit, unit.slots, mode, written=[], round_=0))
+        drafts = asyncio.run(ask_turns(model_client, unit, unit.slots, mode, written=[], round_=0))
     else:
-        pairs = asyncio.run(ask_queries(model_client, unit, unit.slots, mode, written=[], round_=0))
-    return [question.question for _, question in pairs]
+        drafts = asyncio.run(ask_queries(model_client, unit, unit.slots, mode, written=[], round_=0))
+    return [draft.question for draft in drafts]
 
 
 def questions(server: FakeAlquimia, *overrides: str, draw: int = 0) -> list[str]:

@@ -31,6 +31,7 @@ def run_args(server: FakeOpenAI, tmp_path: Path) -> list[str]:
         f"model.api_base={server.url}",
         "model.max_concurrency=2",
         "mode.num_queries_per_chunk=2",
+        "mode.roundtrip.enabled=false",  # one call per unit: each finished call is a written dataset
         *ONLY_FACTUAL,
         f"source={source}",
         "loader.min_chunk_size=10",

@@ -178,7 +178,7 @@ def test_a_rerun_with_another_config_is_refused_and_resume_false_starts_afresh(
 def test_a_second_run_into_a_busy_directory_is_refused(fake_openai: FakeOpenAI, source: Path, tmp_path: Path) -> None:
     fake_openai.responder = questions_with_latency(2)  # the first run takes 10 s: 5 calls, one at a time
     out = tmp_path / "run"
-    args = fake_args(fake_openai, source, out, "model.max_concurrency=1")
+    args = fake_args(fake_openai, source, out, "model.max_concurrency=1", "mode.roundtrip.enabled=false")
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     first = subprocess.Popen(
         [sys.executable, "-m", "synthgen", *args], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, text=True
@@ -204,7 +204,7 @@ def test_unusable_replies_are_kept_for_diagnosis_but_never_replayed(
 ) -> None:
     fake_openai.responder = lambda request: Reply(content="Sure! Here are some questions, in no format at all.")
     out = tmp_path / "run"
-    args = fake_args(fake_openai, source, out, "limit=2")
+    args = fake_args(fake_openai, source, out, "limit=2", "mode.roundtrip.enabled=false")  # one call per chunk
     failed = run_cli(*args, cwd=tmp_path)
     assert failed.returncode == 4
     assert "all with one cause: invalid structured output after one repair" in one_line(failed)

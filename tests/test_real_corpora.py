@@ -14,7 +14,7 @@ from synthgen.run.dry_run import large_plan
 from synthgen.tools.handler import MAX_CONTEXT_CHARS, MAX_QUESTIONS, run
 from tests.cli import read_jsonl, run_cli, run_module
 from tests.fake_openai import FakeOpenAI, questions_with_latency
-from tests.test_cli import ONLY_FACTUAL, fake_args
+from tests.test_cli import ONLY_FACTUAL, fake_args, question_calls
 from tests.test_misuse import one_line, snapshot
 
 TOPICS = "\n\n".join(
@@ -49,7 +49,7 @@ def test_headings_without_text_are_skipped_and_counted(fake_openai: FakeOpenAI, 
     assert result.returncode == 0, result.stderr
     stats = json.loads((out / "stats.json").read_text())
     assert stats["sources"] == {"files_skipped": 0, "chunks_without_body": 1}
-    assert len(fake_openai.requests) == 3  # the three topics, not the outline
+    assert len(question_calls(fake_openai)) == 3  # the three topics, not the outline
     assert all("Outline" not in json.dumps(request) for request in fake_openai.requests)
 
 

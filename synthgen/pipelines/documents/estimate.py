@@ -35,6 +35,7 @@ def estimate_documents(
     EMBEDDING_BATCH, priced on it."""
     questions, answers, judge = StagePlan(QUESTION_STAGE), StagePlan(ANSWER_STAGE), StagePlan(JUDGE_STAGE)
     roundtrip = StagePlan(ROUNDTRIP_STAGE)
+    roundtrip_on = mode.roundtrip.enabled and mode.evidence.enabled
     numbered = mode.evidence.cite == "number"
     per_question = TOKENS_PER_QUESTION + (TOKENS_PER_CITATION if numbered else TOKENS_PER_QUOTE)
     min_chars = mode.evidence.min_quote_chars if numbered else None
@@ -73,7 +74,7 @@ def estimate_documents(
                     **common,
                 )
             questions.add(prompt, count * per_question)
-            if mode.roundtrip.enabled:
+            if roundtrip_on:
                 prompt = render_prompt(
                     mode.roundtrip.prompt,
                     excerpts=excerpts(shown, mode.evidence.min_quote_chars),
@@ -98,7 +99,7 @@ def estimate_documents(
                 answers.add(prompt, min(model.max_tokens, TOKENS_PER_ANSWER + cited), calls=count)
             if mode.judge.enabled:
                 judge.add(prompt, TOKENS_PER_VERDICT, calls=count * (2 if mode.judge.closed_book else 1))
-    stages = [questions] + ([roundtrip] if mode.roundtrip.enabled else []) + ([answers] if mode.answers else [])
+    stages = [questions] + ([roundtrip] if roundtrip_on else []) + ([answers] if mode.answers else [])
     stages += [judge] if mode.judge.enabled else []
     if embedding_model is None:
         return priced(stages, model)

@@ -162,7 +162,7 @@ class DocumentPipeline:
                 label = f"{self.mode.kind} ({self.settings.model.name})" + (f", top-up {round_}" if round_ else "")
                 drafted = await self.units.each(todo, partial(self._draft, round_=round_, client=client), desc=label)
                 batch = await self._dedup([(s, items or []) for s, items in zip(todo, drafted)], round_, embedder)
-                if self.mode.roundtrip.enabled:
+                if self.mode.roundtrip.enabled and self.mode.evidence.enabled:  # it checks the evidence
                     batch = await self._stage(
                         batch, ROUNDTRIP_STAGE, lambda s, items: self._roundtrip(s, items, client)
                     )
