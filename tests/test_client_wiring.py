@@ -135,7 +135,7 @@ def test_batch_mode_needs_a_provider_with_a_batch_api(tmp_path: Path) -> None:
     cache.close()
 
 
-def test_a_batch_run_resolves_through_one_batch_and_a_rerun_replays_it(tmp_path: Path) -> None:
+def test_a_batch_run_resolves_through_one_batch_per_round_and_a_rerun_replays_it(tmp_path: Path) -> None:
     server = FakeBatchServer(document_replies).start()
     source = tmp_path / "topics.md"
     text = "\n\n".join(f"# Topic {i}\n\nTopic {i} is about item {i}, which weighs {i} kg." for i in range(4))
@@ -158,16 +158,16 @@ def test_a_batch_run_resolves_through_one_batch_and_a_rerun_replays_it(tmp_path:
         server.stop()
     assert first.returncode == 0, first.stderr[-2000:]
     assert second.returncode == 0, second.stderr[-2000:]
-    assert len(created) == 1 and len(server.created) == 1  # the rerun submitted nothing
+    assert len(created) == 2 and len(server.created) == 2  # questions, then round trips; the rerun submitted nothing
     stats = json.loads((tmp_path / "one" / "stats.json").read_text())
-    assert stats["calls"] == len(server.requests_of(created[0])) > 0
+    assert stats["calls"] == sum(len(server.requests_of(batch)) for batch in created) > 0
     assert json.loads((tmp_path / "two" / "stats.json").read_text())["cache_hits"] == stats["calls"]
     assert read_jsonl(tmp_path / "one" / "datasets.jsonl") == read_jsonl(tmp_path / "two" / "datasets.jsonl")
 
 
 def test_a_batch_run_sends_each_round_of_calls_as_one_batch(tmp_path: Path) -> None:
-    """120 one-question chunks with answers and the judge, no top-ups: three rounds of dependent calls, three
-    batches (with a concurrency slot held per batched call they went out max_concurrency calls per batch)."""
+    """120 one-question chunks with the round trip, answers and the judge, no top-ups: four rounds of dependent
+    calls, four batches (with a concurrency slot held per batched call they went out max_concurrency calls per batch)."""
     server = FakeBatchServer(document_replies).start()
     source = tmp_path / "topics.md"
     source.write_text(
@@ -193,8 +193,8 @@ def test_a_batch_run_sends_each_round_of_calls_as_one_batch(tmp_path: Path) -> N
         server.stop()
     assert run.returncode == 0, run.stderr[-2000:]
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())
-    rounds = [stats["stages"][stage]["calls"] for stage in ("questions", "answers", "judge")]
-    assert rounds == [120, 120, 120]
+    rounds = [stats["stages"][stage]["calls"] for stage in ("questions", "roundtrip", "answers", "judge")]
+    assert rounds == [120, 120, 120, 120]
     assert [len(server.requests_of(batch)) for batch in server.created] == rounds
 
 

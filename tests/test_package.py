@@ -177,6 +177,8 @@ def test_a_provider_and_an_export_format_of_the_users_own(tmp_path: Path) -> Non
         "conf",
         "model=echo",
         "model.prefix=Why",
+        "mode.evidence.cite=text",  # the provider copies its quotes
+        "mode.roundtrip.enabled=false",  # and only writes questions
         "export=[csv]",
         "source=notes.md",
         "mode.num_queries_per_chunk=1",

@@ -108,9 +108,14 @@ def test_evidence_first_asks_about_picked_passages_and_tops_up_with_others(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
 ) -> None:
     first: set[str] = set()
+    calls: Counter[tuple[str, bool]] = Counter()  # (first excerpt, multi-hop) -> question calls so far
+
+    def call_of(prompt: str) -> tuple[str, bool]:
+        return excerpts_of(prompt)[0], "Multi-hop" in prompt
 
     def note_first(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if "already written" not in prompt:
+        calls[call_of(prompt)] += 1
+        if calls[call_of(prompt)] == 1:
             first.add(questions[0]["question"])
         return questions
 
@@ -128,10 +133,13 @@ def test_evidence_first_asks_about_picked_passages_and_tops_up_with_others(
     asked = [r for r in fake_openai.requests if "You write questions" in last_user_text(r)]
     assert asked and all("evidence" not in json.dumps(schema_of(r)) for r in asked)  # the model only writes
     named: dict[tuple[str, bool], set[str]] = {}  # (first excerpt, top-up) -> the passages asked about
+    seen: set[tuple[str, bool]] = set()
     for request in asked:
         prompt = last_user_text(request)
         shown = passages_in(prompt)
-        key = (excerpts_of(prompt)[0], "already written" in prompt)
+        key = (excerpts_of(prompt)[0], call_of(prompt) in seen)
+        seen.add(call_of(prompt))
+        assert "already written" not in prompt  # each asks about its own passage: a list of questions invites copies
         for numbers in re.findall(r"answered by passages? ([\d\[\] and]+)", prompt):
             named.setdefault(key, set()).update(shown[int(n)] for n in re.findall(r"\d+", numbers))
         if "Multi-hop" in prompt:

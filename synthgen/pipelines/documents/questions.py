@@ -164,7 +164,7 @@ async def ask_queries(
             for i, s in enumerate(slots, 1)
         ],
         seed_examples=mode.seed_examples,
-        written=list(written),
+        written=[] if asked else list(written),  # evidence first asks about new passages: a list invites copies
         excerpts=excerpts(shown, mode.evidence.min_quote_chars if numbered else None),
         answerable=kind.answerable,
         cite=cited.kind,
