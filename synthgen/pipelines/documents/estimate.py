@@ -61,7 +61,8 @@ def estimate_documents(
                 prompt = render_prompt(mode.prompt, count=count, persona=None, turns=turns, written=[], **common)
             else:
                 slots: list[dict[str, Any]] = [
-                    {"number": i, "persona": None, "difficulty": None, "passages": []} for i in range(1, count + 1)
+                    {"number": i, "persona": None, "difficulty": None, "passages": [], "stated": []}
+                    for i in range(1, count + 1)
                 ]
                 prompt = render_prompt(
                     mode.prompt,

@@ -160,6 +160,7 @@ async def ask_queries(
                 "persona": s.persona,
                 "difficulty": s.difficulty,
                 "passages": [p.number for p in asked.get(s.number, ())],
+                "stated": [p.text for p in asked.get(s.number, ())],
             }
             for i, s in enumerate(slots, 1)
         ],
