@@ -167,7 +167,8 @@ def test_a_batch_run_resolves_through_one_batch_per_round_and_a_rerun_replays_it
 
 def test_a_batch_run_sends_each_round_of_calls_as_one_batch(tmp_path: Path) -> None:
     """120 one-question chunks with the round trip, answers and the judge, no top-ups: four rounds of
-    dependent calls, four batches (with a concurrency slot held per batched call they went out max_concurrency calls per batch)."""
+    dependent calls, four batches (with a concurrency slot held per batched call they went out max_concurrency
+    calls per batch)."""
     server = FakeBatchServer(document_replies).start()
     source = tmp_path / "topics.md"
     source.write_text(
