@@ -145,7 +145,7 @@ def test_a_paraphrase_is_a_semantic_duplicate_replaced_by_a_top_up_and_a_rerun_r
     original = kept[PARAPHRASES[0]]
     assert rejected["detail"] == f"repeats {original['qa_id']} (cosine similarity {similarity}): {PARAPHRASES[0]}"
     assert len(kept) == 6 and PARAPHRASES[0] in kept and other in kept  # the count held by a top-up
-    assert all(turn["agentic"]["checks"] == ["evidence_check", "dedup"] for turn in kept.values())
+    assert all(turn["agentic"]["checks"] == ["evidence_check", "dedup", "roundtrip"] for turn in kept.values())
     # One request per round with every question of the round (the first one failed once): 6, then the top-up's 1.
     assert [len(request["input"]) for request in fake_openai.embedding_requests] == [6, 6, 1]
     assert {request["model"] for request in fake_openai.embedding_requests} == {"fake-embedding"}
