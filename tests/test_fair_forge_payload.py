@@ -75,9 +75,9 @@ def test_the_documented_payload_succeeds_byte_for_byte(groq_deployment: FakeOpen
     assert all(
         {"qa_id", "query", "assistant", "ground_truth_assistant"} <= set(turn) for turn in dataset["conversation"]
     )
-    requests = groq_deployment.requests
+    requests = [r for r in groq_deployment.requests if "You write questions" in r["messages"][-1]["content"]]
     types = {turn["agentic"]["question_type"] for turn in dataset["conversation"]}
-    assert len(requests) == len(types) > 1  # one question call per type of the default mix
+    assert len(requests) == len(types) > 1  # one question call per type of the default mix (and round trips)
     assert {request["model"] for request in requests} == {"qwen/qwen3-32b"}  # groq/qwen/qwen3-32b, to Groq's API
     assert all("What are the main features of X?" in request["messages"][-1]["content"] for request in requests)
     assert {headers["Authorization"] for headers in groq_deployment.headers} == {f"Bearer {DOCUMENTED_KEY}"}
@@ -107,7 +107,7 @@ def test_a_full_litellm_string_runs_as_it_is(fake_openai: FakeOpenAI) -> None:
     config = {"model": "openai/served-name", "api_base": fake_openai.url, "api_key": KEY, "num_queries": 1}
     response = run({"context": CONTEXT, "config": config})
     assert response["success"] is True, response
-    assert [request["model"] for request in fake_openai.requests] == ["served-name"]
+    assert {request["model"] for request in fake_openai.requests} == {"served-name"}  # the question, its round trip
     assert fake_openai.headers[0]["Authorization"] == f"Bearer {KEY}"
 
 
