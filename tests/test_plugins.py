@@ -46,7 +46,9 @@ class TitlesPipeline:
 
     def plan(self) -> list[Chunk]:
         chunks = list(as_loader(self.settings.loader).chunks(self.settings.source))
-        return [chunk for sample in select_samples(chunks, self.settings.strategy) for chunk in sample.chunks]
+        by_id = {chunk.id: chunk for chunk in chunks}
+        samples = select_samples(chunks, self.settings.strategy)
+        return [by_id[chunk_id] for sample in samples for chunk_id in sample.chunk_ids]
 
     def estimate(self, plan: list[Chunk]) -> list[Any]:
         return []
