@@ -232,6 +232,24 @@ def test_concurrent_calls_share_one_model(local_model: str) -> None:
     assert all(response.choices[0].message.content for response in responses)
 
 
+def test_a_call_sharing_the_last_prompt_s_prefix_reports_it_cached(local_model: str) -> None:
+    shared = "Excerpt: " + " ".join(f"Line {n} of the shared documentation." for n in range(40))
+
+    def ask(question: str) -> litellm.ModelResponse:
+        messages = [{"role": "user", "content": f"{shared}\n\nQuestion: {question}"}]
+        return litellm.completion(model=local_model, messages=messages, temperature=0.0, max_tokens=4)
+
+    ask("What is line 1?")
+    first = ask("What is line 2?")  # right after a call on the same excerpt
+    other = litellm.completion(
+        model=local_model, messages=[{"role": "user", "content": "Say hello."}], temperature=0.0, max_tokens=4
+    )
+
+    cached = first.usage.prompt_tokens_details.cached_tokens
+    assert 200 < cached < first.usage.prompt_tokens  # the excerpt was not read again, the new question was
+    assert other.usage.prompt_tokens_details.cached_tokens < 30  # only the chat template's system turn is shared
+
+
 def test_prompt_longer_than_the_context_is_a_context_window_error() -> None:
     register_local_provider(LocalModelSettings(n_ctx=512))
     with pytest.raises(litellm.ContextWindowExceededError, match="n_ctx"):

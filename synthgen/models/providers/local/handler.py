@@ -180,8 +180,11 @@ def _stream_until_loop(llama: Llama, messages: list, kwargs: dict[str, Any]) -> 
     `length`, as if cut off at max_tokens, so the client draws it again) rather than at max_tokens. Tokens are
     counted from the stream (a chunk a token; llama.cpp's own count of the tokens in its context gives the
     prompt's): a logits processor would count them exactly, at 30% of the decoding speed."""
+    import llama_cpp.llama_cpp as native
+
     parts: list[str] = []
     finish: Literal["stop", "length"] = "stop"
+    native.llama_perf_context_reset(llama.ctx)
     stream = llama.create_chat_completion(messages=messages, stream=True, **kwargs)
     for chunk in cast(Iterator[dict], stream):
         choice = chunk["choices"][0]
@@ -195,8 +198,10 @@ def _stream_until_loop(llama: Llama, messages: list, kwargs: dict[str, Any]) -> 
             finish = "length"
     cast(Generator, stream).close()
     # The context holds the prompt and every reply token but a cut-off reply's last one (never evaluated).
-    prompt_tokens = llama.n_tokens - len(parts) + (finish == "length")
-    return _Completion("".join(parts), finish, max(prompt_tokens, 0), len(parts))
+    prompt_tokens = max(llama.n_tokens - len(parts) + (finish == "length"), 0)
+    # llama.cpp evaluates only the prompt after its longest prefix shared with the last call's context.
+    evaluated = native.llama_perf_context(llama.ctx).n_p_eval
+    return _Completion("".join(parts), finish, prompt_tokens, len(parts), max(prompt_tokens - evaluated, 0))
 
 
 @contextmanager
@@ -262,6 +267,7 @@ class _Completion:
     finish_reason: Literal["stop", "length"]
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int  # of prompt_tokens, those llama.cpp's context still held from the last call
 
 
 def _fill_response(model_response: ModelResponse, model: str, result: _Completion) -> ModelResponse:
@@ -274,6 +280,7 @@ def _fill_response(model_response: ModelResponse, model: str, result: _Completio
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
         total_tokens=result.prompt_tokens + result.completion_tokens,
+        prompt_tokens_details={"cached_tokens": result.cached_tokens},
     )
     return model_response
 
