@@ -5,8 +5,10 @@ stream here is scripted; the real model's path is the same function."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import llama_cpp.llama_cpp as native
 import pytest
 
 from synthgen.models.providers.base import REDRAW_STRIDE
@@ -15,6 +17,16 @@ from synthgen.models.providers.local.handler import _stream_until_loop
 from synthgen.models.providers.local.loops import MIN_CHARS, looping
 
 PROMPT_TOKENS = 300
+CACHED_TOKENS = 120  # of the prompt, held in the context from the call before
+
+
+@pytest.fixture(autouse=True)
+def _perf_counters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """llama.cpp's perf counters, as a context that evaluated the prompt after its cached prefix reports them."""
+    monkeypatch.setattr(native, "llama_perf_context_reset", lambda ctx: None)
+    monkeypatch.setattr(
+        native, "llama_perf_context", lambda ctx: SimpleNamespace(n_p_eval=PROMPT_TOKENS - CACHED_TOKENS)
+    )
 
 
 class ScriptedLlama:
@@ -22,6 +34,7 @@ class ScriptedLlama:
 
     def __init__(self, pieces: list[str]) -> None:
         self.pieces = pieces
+        self.ctx = object()
         self.n_tokens = 0
         self.sent = 0
 
@@ -71,6 +84,7 @@ def test_a_reply_that_does_not_loop_streams_to_its_end() -> None:
     reply = _stream_until_loop(ScriptedLlama(pieces), [], {})  # type: ignore[arg-type]
     assert (reply.finish_reason, reply.content) == ("stop", "".join(pieces))
     assert (reply.prompt_tokens, reply.completion_tokens) == (PROMPT_TOKENS, len(pieces))
+    assert reply.cached_tokens == CACHED_TOKENS
 
 
 def test_each_redraw_raises_the_repetition_penalty() -> None:

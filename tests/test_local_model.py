@@ -232,22 +232,20 @@ def test_concurrent_calls_share_one_model(local_model: str) -> None:
     assert all(response.choices[0].message.content for response in responses)
 
 
-def test_a_call_sharing_the_last_prompt_s_prefix_reports_it_cached(local_model: str) -> None:
+def test_a_call_sharing_an_earlier_prompt_s_prefix_resumes_from_it_and_reports_it_cached(local_model: str) -> None:
     shared = "Excerpt: " + " ".join(f"Line {n} of the shared documentation." for n in range(40))
 
-    def ask(question: str) -> litellm.ModelResponse:
-        messages = [{"role": "user", "content": f"{shared}\n\nQuestion: {question}"}]
+    def ask(content: str) -> litellm.ModelResponse:
+        messages = [{"role": "user", "content": content}]
         return litellm.completion(model=local_model, messages=messages, temperature=0.0, max_tokens=4)
 
-    ask("What is line 1?")
-    first = ask("What is line 2?")  # right after a call on the same excerpt
-    other = litellm.completion(
-        model=local_model, messages=[{"role": "user", "content": "Say hello."}], temperature=0.0, max_tokens=4
-    )
+    ask(f"{shared}\n\nQuestion: What is line 1?")
+    other = ask("Say hello.")  # another prompt in between: llama.cpp's context now holds this one
+    again = ask(f"{shared}\n\nQuestion: What is line 2?")
 
-    cached = first.usage.prompt_tokens_details.cached_tokens
-    assert 200 < cached < first.usage.prompt_tokens  # the excerpt was not read again, the new question was
     assert other.usage.prompt_tokens_details.cached_tokens < 30  # only the chat template's system turn is shared
+    cached = again.usage.prompt_tokens_details.cached_tokens
+    assert 200 < cached < again.usage.prompt_tokens  # resumed from the first call's state: only the question read
 
 
 def test_prompt_longer_than_the_context_is_a_context_window_error() -> None:

@@ -150,14 +150,14 @@ def _require_llama_cpp() -> None:
 def _load_llama(model_path: Path, settings: LocalModelSettings) -> Llama:
     """Load the GGUF model quietly (llama-cpp-python hides its load logs when verbose=False)."""
     try:
-        from llama_cpp import Llama
+        from llama_cpp import Llama, LlamaRAMCache
         from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
     except ImportError:
         raise UserError(_MISSING_LLAMA_CPP) from None
     threads = settings.n_threads or default_threads()
     try:
         with model_params(use_extra_bufts=settings.extra_buffers):
-            return Llama(
+            llama = Llama(
                 model_path=str(model_path),
                 n_ctx=settings.n_ctx,
                 n_threads=threads,
@@ -173,6 +173,21 @@ def _load_llama(model_path: Path, settings: LocalModelSettings) -> Llama:
         raise UserError(
             f"llama.cpp cannot load {model_path} ({error}): point model.local.path at a valid GGUF file"
         ) from None
+    if settings.prompt_cache_mb:
+        llama.set_cache(_prompt_cache(LlamaRAMCache, settings.prompt_cache_mb << 20))
+    return llama
+
+
+def _prompt_cache(base: type, capacity_bytes: int) -> Any:
+    """llama-cpp-python's RAM cache of llama.cpp states, each kept without its rows of logits but the last
+    (a state restored is evaluated again from its last token; the rows, 600 KB a token, would fill the RAM)."""
+
+    class PromptCache(base):
+        def __setitem__(self, key: Any, state: Any) -> None:
+            state.scores = state.scores[-1:].copy()
+            super().__setitem__(key, state)
+
+    return PromptCache(capacity_bytes=capacity_bytes)
 
 
 def _stream_until_loop(llama: Llama, messages: list, kwargs: dict[str, Any]) -> _Completion:

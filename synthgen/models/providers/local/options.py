@@ -19,6 +19,10 @@ class LocalModelSettings(Strict):
     # Prompt-lookup decoding: tokens guessed at once by copying what followed the last tokens in the prompt, then
     # checked in one step (0 = off; benchmarks/embedded_decoding.py measures it).
     prompt_lookup: int = Field(0, ge=0)
+    # llama.cpp states kept in RAM after each call (llama-cpp-python's LlamaRAMCache, least recently used out): a
+    # call resumes from the one sharing the longest prefix with its prompt, so the excerpts a chunk's question
+    # calls, round trips and top-ups share are read once, whatever ran in between (0 = off: only the last call's).
+    prompt_cache_mb: int = Field(1024, ge=0)
     # llama.cpp's extra weight buffers (AMX tiles, repacked weights): they crash llama.cpp (a segfault in the first
     # decode) on a CPU that advertises AMX where the hypervisor does not give it, as on the 2-core build machine.
     extra_buffers: bool = False
