@@ -22,6 +22,14 @@ TYPE_OF = {  # the first words of each bundled type's prompt file
 }
 
 
+ALIKE_TYPES = ("factual", "reasoning", "procedural")  # bundled types asked in one call (no field, one excerpt)
+
+
+def call_group(question_type: str) -> str:
+    """The question call a bundled type is asked in, per chunk: alike types share one."""
+    return "alike" if question_type in ALIKE_TYPES else question_type
+
+
 def prompt_types(prompt: str) -> list[str]:
     """The question types a question prompt asks for, one per question or turn, in order."""
     return [

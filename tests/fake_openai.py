@@ -181,7 +181,9 @@ def scripted_questions(text: str) -> list[dict[str, Any]]:
     first) names them (`from [3]`), and one the documents must not answer says so, for `scripted_choice`."""
     match = re.search(r"(?:exactly|the next) (\d+)", text)
     count = int(match.group(1)) if match else 1
-    asked = re.findall(r"^(?:Question|Message) \d+:? \(?answered by passages? ([\d\[\] and]+)", text, re.MULTILINE)
+    asked = re.findall(
+        r"^(?:Question|Message) \d+(?: \([^)]*\))?:? \(?answered by passages? ([\d\[\] and]+)", text, re.MULTILINE
+    )
     unanswerable = "that nothing in the excerpt" in text
     questions = []
     for i in range(count):

@@ -9,7 +9,7 @@ import pytest
 
 from synthgen.pipelines.budgets import ANSWER_TOKENS, ROUNDTRIP_TOKENS, questions_budget
 from tests.cli import read_jsonl, run_cli
-from tests.fake_documents import DocumentModel
+from tests.fake_documents import DocumentModel, call_group
 from tests.fake_openai import FakeOpenAI, Reply, excerpts_of, last_user_text
 
 DOC = """# Moon Guide
@@ -85,10 +85,10 @@ def test_queries_with_answers_end_to_end(fake_openai: FakeOpenAI, doc: Path, tmp
     assert stats["status"] == "completed"
     assert stats["requested"] == {"datasets": 1, "queries": 9, "answers": 9}
     assert stats["produced"] == stats["requested"] and stats["failures"] == 0
-    types_per_chunk = {(t["agentic"]["chunk_id"], t["agentic"]["question_type"]) for t in turns}
-    assert stats["stages"]["questions"]["calls"] == len(types_per_chunk)  # one call per chunk and type
+    groups = {(t["agentic"]["chunk_id"], call_group(t["agentic"]["question_type"])) for t in turns}
+    assert stats["stages"]["questions"]["calls"] == len(groups)  # one call per chunk and group of alike types
     assert stats["stages"]["answers"]["calls"] == stats["stages"]["roundtrip"]["calls"] == 9
-    assert stats["calls"] == len(fake_openai.requests) == len(types_per_chunk) + 9 + 9
+    assert stats["calls"] == len(fake_openai.requests) == len(groups) + 9 + 9
     assert not list(tmp_path.glob("outputs"))  # nothing written to the current directory
     assert (out / ".hydra" / "config.yaml").exists()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from hydra import compose, initialize_config_dir
 from synthgen.core.paths import CONF_DIR, PROMPTS_DIR
 from synthgen.run.runner import run_job
 from tests.cli import read_jsonl
-from tests.fake_documents import DocumentModel, prompt_types
+from tests.fake_documents import ALIKE_TYPES, DocumentModel, prompt_types
 from tests.fake_openai import FakeOpenAI, scripted_questions
 from tests.test_cli import DOC
 
@@ -91,10 +92,14 @@ def test_every_type_renders_and_its_items_carry_its_label(
     kept = turns(out)
     assert Counter(t["agentic"]["question_type"] for t in kept) == dict.fromkeys(ALL_TYPES, 3)
     question_prompts = [p for p in model.prompts if "You write questions" in p]
-    assert len(question_prompts) == 24  # one call per chunk and type
+    assert len(question_prompts) == 18  # one call per chunk and group of alike types
+    alike = list(ALIKE_TYPES)
     for turn in kept:
         [prompt] = [p for p in question_prompts if turn["query"] in [q["question"] for q in scripted_questions(p)]]
-        assert prompt_types(prompt) == [turn["agentic"]["question_type"]]  # its own type's prompt file
+        name = turn["agentic"]["question_type"]
+        assert prompt_types(prompt) == (alike if name in alike else [name])  # its type's prompt file
+        if name in alike:  # and its slot names its type
+            assert re.search(rf"(?m)^Question \d \({name.capitalize()}\)", prompt)
         agentic = turn["agentic"]
         assert agentic["difficulty"] == "medium" and agentic["persona"] in ("a new user", "a site administrator")
         assert f"asked by {agentic['persona']}" in prompt and ("easy to answer" in prompt or "hard to answer" in prompt)
@@ -127,8 +132,9 @@ def test_bad_quotes_are_rejected_and_topped_up_so_counts_per_type_hold(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     def spoil_first(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if first_round(prompt) and "Factual:" in prompt:
-            questions[0]["quotes"] = [BAD_QUOTE]  # not in the chunk: rejected
+        factual = re.search(r"(?m)^Question (\d+) \(Factual\)", prompt)
+        if first_round(prompt) and factual:
+            questions[int(factual.group(1)) - 1]["quotes"] = [BAD_QUOTE]  # not in the chunk: rejected
             real = questions[-1]["quotes"][0]
             questions[-1]["quotes"] = ["  " + real.upper().replace(" ", "   \n ") + " "]
         return questions
@@ -144,7 +150,7 @@ def test_bad_quotes_are_rejected_and_topped_up_so_counts_per_type_hold(
         ("evidence_check", "quote_not_found", "factual")
     }
     assert stats["rejected"] == {"evidence_check": {"factual": 3}} and stats["generated"] == 15
-    assert stats["stages"]["questions"]["calls"] == 6 + 3  # a top-up per chunk for the rejected factual question
+    assert stats["stages"]["questions"]["calls"] == 3 + 3  # one per chunk, a top-up per chunk for the rejected one
     shouting = [t for t in turns(out) if t["agentic"]["evidence"][0]["quote"].startswith("  ")]
     assert len(shouting) == 3 and all(t["agentic"]["evidence"][0]["score"] >= 0.9 for t in shouting)
     quality = json.loads((out / "quality.json").read_text())
@@ -348,12 +354,12 @@ def test_ids_are_stable_for_one_config_and_differ_with_what_changes_content(
 def test_a_failed_call_is_recorded_and_the_other_types_of_its_chunk_are_kept(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
 ) -> None:
-    model.fail = lambda prompt: prompt_types(prompt) == ["reasoning"] and "tidal bulges" in prompt
-    out = run(fake_openai, tmp_path, *mix("factual", "reasoning"), "mode.num_queries_per_chunk=2")
+    model.fail = lambda prompt: prompt_types(prompt) == ["comparative"] and "tidal bulges" in prompt
+    out = run(fake_openai, tmp_path, *mix("factual", "comparative"), "mode.num_queries_per_chunk=2")
     [failure] = read_jsonl(out / "failures.jsonl")
     assert (failure["stage"], failure["round"]) == ("questions", 0) and "model crashed" in failure["error"]
     kept = Counter((t["agentic"]["header_path"], t["agentic"]["question_type"]) for t in turns(out))
-    assert kept[("Moon Guide > Tides", "factual")] == 1 and kept[("Moon Guide > Tides", "reasoning")] == 0
+    assert kept[("Moon Guide > Tides", "factual")] == 1 and kept[("Moon Guide > Tides", "comparative")] == 0
     assert sum(kept.values()) == 5
     stats = stats_of(out)
-    assert stats["shortfall_by_type"] == {"factual": 0, "reasoning": 1} and stats["failures"] == 1
+    assert stats["shortfall_by_type"] == {"factual": 0, "comparative": 1} and stats["failures"] == 1

@@ -26,8 +26,15 @@ def _render(prompt: str, text: str, cite: str = "none") -> str:
         excerpts=[{"number": 1, "document": "doc.md", "header": "Guide > Install", "text": text}],
         instructions="Factual: one fact.",
         slots=[
-            {"number": 1, "persona": "a new user", "difficulty": "hard", "passages": [3], "stated": ["{{ x }}"]},
-            {"number": 2, "persona": None, "difficulty": None, "passages": [], "stated": []},
+            {
+                "number": 1,
+                "type": "factual",
+                "persona": "a new user",
+                "difficulty": "hard",
+                "passages": [3],
+                "stated": ["{{ x }}"],
+            },
+            {"number": 2, "type": None, "persona": None, "difficulty": None, "passages": [], "stated": []},
         ],
         answerable=True,
         fields={"situation": "the user's situation"},

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from synthgen.pipelines.documents.wording import topic_words
 from tests.cli import read_jsonl
 from tests.fake_documents import DocumentModel
 from tests.fake_openai import UNANSWERABLE, FakeOpenAI, excerpts_of, last_user_text
@@ -194,3 +195,43 @@ def test_an_answer_giving_a_number_its_evidence_lacks_is_rejected(
     assert [r["reason"] for r in rejected] == ["answer_number_not_in_evidence"] * 3
     assert "gives 99" in rejected[0]["detail"]  # the step numbers 1. and 2. are not values
     assert len(turns(out)) == 3
+
+
+def test_a_choice_sharing_no_word_with_the_question_is_a_miss_and_one_sharing_words_is_a_mismatch(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    misses, others = set[str](), set[str]()
+
+    def about(number: int, shown: dict[int, str]) -> str:
+        """A question in three words only passage `number` has (not all: that would restate it)."""
+        elsewhere = {word for n, text in shown.items() if n != number for word in topic_words(text)}
+        only = [word for word in topic_words(shown[number]) if word not in elsewhere]
+        return f"What does the guide say about {' '.join(only[:3])}?"
+
+    def word_from_passages(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "already written" in prompt:
+            return questions
+        shown = passages_in(prompt)
+        questions[0]["question"] = about(questions[0]["evidence"][0], shown)  # about its evidence
+        misses.add(questions[0]["question"])
+        other = next(n for n in shown if n != questions[1]["evidence"][0])
+        questions[1]["question"] = about(other, shown)  # about another passage
+        others.add(questions[1]["question"])
+        return questions
+
+    def choose_wrongly(prompt: str, question: str) -> dict[str, Any]:
+        shown, asked = passages_in(prompt), set(topic_words(question))
+        if question in misses:  # a passage with none of the question's words
+            return {"passages": [next(n for n, text in shown.items() if not asked & set(topic_words(text)))]}
+        if question in others:  # the passage the question is about, not its evidence
+            return {"passages": [next(n for n, text in shown.items() if asked & set(topic_words(text)))]}
+        return model_choose(prompt, question)
+
+    model_choose = model.choose
+    model.edit, model.choose = word_from_passages, choose_wrongly
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=2", "mode.max_top_up_calls=0")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert {r["query"] for r in rejected} == others and {r["reason"] for r in rejected} == {"roundtrip_mismatch"}
+    kept = {t["query"]: t["agentic"]["checks"] for t in turns(out)}
+    assert set(kept) == misses and len(misses) == 3
+    assert all(checks[-1] == "roundtrip_words" for checks in kept.values())

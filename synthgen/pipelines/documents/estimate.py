@@ -12,7 +12,7 @@ from synthgen.pipelines.documents.answers import STAGE as ANSWER_STAGE
 from synthgen.pipelines.documents.dedup import EMBEDDING_STAGE
 from synthgen.pipelines.documents.judge import STAGE as JUDGE_STAGE
 from synthgen.pipelines.documents.plan import DocumentPlan
-from synthgen.pipelines.documents.question_types import instructions
+from synthgen.pipelines.documents.question_types import call_groups, instructions
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
 from synthgen.pipelines.documents.questions import excerpts
 from synthgen.pipelines.documents.roundtrip import STAGE as ROUNDTRIP_STAGE
@@ -29,10 +29,10 @@ def estimate_documents(
     model: LiteLLMModel,
     embedding_model: LiteLLMModel | None = None,
 ) -> list[StagePlan]:
-    """First-round calls only (top-ups not counted): one question call per unit and type (per conversation),
-    and with the round trip, answers or the judge one call per question. The quote check makes no call, nor
-    does dedup unless it has an `embedding_model`: then the first round's questions in requests of
-    EMBEDDING_BATCH, priced on it."""
+    """First-round calls only (top-ups not counted): one question call per unit and group of alike types (per
+    conversation), and with the round trip, answers or the judge one call per question. The quote check makes
+    no call, nor does dedup unless it has an `embedding_model`: then the first round's questions in requests
+    of EMBEDDING_BATCH, priced on it."""
     questions, answers, judge = StagePlan(QUESTION_STAGE), StagePlan(ANSWER_STAGE), StagePlan(JUDGE_STAGE)
     roundtrip = StagePlan(ROUNDTRIP_STAGE)
     roundtrip_on = mode.roundtrip.enabled and mode.evidence.enabled
@@ -40,12 +40,13 @@ def estimate_documents(
     per_question = TOKENS_PER_QUESTION + (TOKENS_PER_CITATION if numbered else TOKENS_PER_QUOTE)
     min_chars = mode.evidence.min_quote_chars if numbered else None
     for unit in plan.units:
-        types = [unit.slots[0].type] if unit.conversation else list(dict.fromkeys(slot.type for slot in unit.slots))
-        for name in types:
-            kind = mode.types[name]
+        groups = [list(unit.slots)] if unit.conversation else call_groups(unit.slots, mode.types)
+        for group in groups:
+            kind = mode.types[group[0].type]
             shown = unit.chunks if unit.conversation else unit.chunks[: kind.chunks]
-            count = len(unit.slots) if unit.conversation else sum(slot.type == name for slot in unit.slots)
-            text = instructions(kind, mode.language)
+            count = len(group)
+            names = dict.fromkeys(slot.type for slot in group)
+            text = "\n\n".join(instructions(mode.types[name], mode.language) for name in names)
             cite = mode.evidence.cite if kind.answerable else "none"
             common = {
                 "language": mode.language,
@@ -61,8 +62,15 @@ def estimate_documents(
                 prompt = render_prompt(mode.prompt, count=count, persona=None, turns=turns, written=[], **common)
             else:
                 slots: list[dict[str, Any]] = [
-                    {"number": i, "persona": None, "difficulty": None, "passages": [], "stated": []}
-                    for i in range(1, count + 1)
+                    {
+                        "number": i,
+                        "type": slot.type if len(names) > 1 else None,
+                        "persona": None,
+                        "difficulty": None,
+                        "passages": [],
+                        "stated": [],
+                    }
+                    for i, slot in enumerate(group, 1)
                 ]
                 prompt = render_prompt(
                     mode.prompt,

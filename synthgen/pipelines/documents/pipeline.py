@@ -41,7 +41,7 @@ from synthgen.pipelines.documents.judge import failed_verdicts, judge_item
 from synthgen.pipelines.documents.merge import merge_dataset_shards
 from synthgen.pipelines.documents.plan import DocumentMode, DocumentPlan, Unit, check_context, plan_job
 from synthgen.pipelines.documents.quality import headline, quality_report
-from synthgen.pipelines.documents.question_types import Slot
+from synthgen.pipelines.documents.question_types import Slot, call_groups
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
 from synthgen.pipelines.documents.questions import Draft, ask_queries, ask_turns
 from synthgen.pipelines.documents.records import Dataset, context_order
@@ -213,9 +213,9 @@ class DocumentPipeline:
     # -- questions and their quotes ------------------------------------------------------------------------------
 
     async def _draft(self, state: UnitState, round_: int, client: ModelClient) -> list[Item]:
-        """Ask for the unit's missing slots (one call per type, or one per conversation); keep the items whose
-        quotes check out. A call that fails for good is recorded and stops the unit's top-ups; the replies of
-        its other calls are kept."""
+        """Ask for the unit's missing slots (one call per group of alike types, or one per conversation); keep the
+        items whose quotes check out. A call that fails for good is recorded and stops the unit's top-ups; the
+        replies of its other calls are kept."""
         missing = state.missing()
         avoid = frozenset(state.asked)
         if isinstance(self.mode, ConversationModeSettings):
@@ -223,12 +223,9 @@ class DocumentPipeline:
             calls = [ask_turns(client, state.unit, missing, self.mode, written=written, round_=round_, avoid=avoid)]
         else:
             written = [item.question for item in state.items()] + state.rejected
-            groups: dict[str, list[Slot]] = {}
-            for slot in missing:
-                groups.setdefault(slot.type, []).append(slot)
             calls = [
                 ask_queries(client, state.unit, slots, self.mode, written=written, round_=round_, avoid=avoid)
-                for slots in groups.values()
+                for slots in call_groups(missing, self.mode.types)
             ]
         fields = self._fields(state.unit)
         replies = await asyncio.gather(
@@ -423,10 +420,13 @@ class DocumentPipeline:
     async def _roundtrip(self, state: UnitState, items: list[Item], client: ModelClient) -> list[Item]:
         async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:
             chosen, evidence = await choose_passages(client, item, self.mode, history)
-            rejection = check_roundtrip(chosen, evidence, answerable=self.mode.types[item.slot.type].answerable)
-            if rejection is None:
-                item.checks.append(ROUNDTRIP_STAGE)
-            return rejection
+            outcome = check_roundtrip(
+                item.question, chosen, evidence, answerable=self.mode.types[item.slot.type].answerable
+            )
+            if isinstance(outcome, tuple):
+                return outcome
+            item.checks.append(outcome)
+            return None
 
         return await self._per_item(state, items, ROUNDTRIP_STAGE, check)
 

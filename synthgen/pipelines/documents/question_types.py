@@ -104,3 +104,14 @@ def load_personas(personas: list[str] | str) -> list[str]:
 def instructions(question_type: QuestionTypeSettings, language: str) -> str:
     """What the type's prompt file tells the generator."""
     return render_prompt(question_type.prompt, language=language)
+
+
+def call_groups(slots: Sequence[Slot], types: Mapping[str, QuestionTypeSettings]) -> list[list[Slot]]:
+    """A unit's slots grouped into question calls, in slot order: the types that see the same excerpts, are
+    answerable alike and return the same fields share one call (of the bundled types: factual, reasoning and
+    procedural), since each call reads the excerpts again."""
+    groups: dict[tuple[object, ...], list[Slot]] = {}
+    for slot in slots:
+        kind = types[slot.type]
+        groups.setdefault((kind.chunks, kind.answerable, tuple(kind.fields.items())), []).append(slot)
+    return list(groups.values())

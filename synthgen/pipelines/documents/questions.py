@@ -1,9 +1,9 @@
 """Stage 1 of document mode: questions (or conversation turns) with their evidence.
 
-Queries: one call per unit and question type (the type's excerpts, its prompt file, one line per question for
-its persona, difficulty and, evidence first, the passages it is about). Conversations: one call for the turns
-still to write, continuing the turns kept. The prompt shows the excerpts first, so the calls on one chunk share
-their prefix (llama.cpp's KV cache, providers' prompt caches).
+Queries: one call per unit and group of alike question types (their excerpts, their prompt files, one line per
+question for its type, persona, difficulty and, evidence first, the passages it is about). Conversations: one
+call for the turns still to write, continuing the turns kept. The prompt shows the excerpts first, so the calls
+on one chunk share their prefix (llama.cpp's KV cache, providers' prompt caches).
 """
 
 from __future__ import annotations
@@ -141,8 +141,10 @@ async def ask_queries(
     round_: int,
     avoid: frozenset[str] = frozenset(),
 ) -> list[Draft]:
-    """One call for `slots` (all of one type): the replies matched to the slots in order, extras dropped."""
+    """One call for `slots` (of alike types, `call_groups`): the replies matched to the slots in order, extras
+    dropped."""
     kind = mode.types[slots[0].type]
+    names = list(dict.fromkeys(slot.type for slot in slots))
     shown = unit.chunks[: kind.chunks]
     first = evidence_first(client, mode) and kind.answerable
     passages = number(shown, mode.evidence.min_quote_chars)
@@ -153,10 +155,11 @@ async def ask_queries(
         mode.prompt,
         count=len(slots),
         language=mode.language,
-        instructions=instructions(kind, mode.language),
+        instructions="\n\n".join(instructions(mode.types[name], mode.language) for name in names),
         slots=[
             {
                 "number": i,
+                "type": s.type if len(names) > 1 else None,
                 "persona": s.persona,
                 "difficulty": s.difficulty,
                 "passages": [p.number for p in asked.get(s.number, ())],

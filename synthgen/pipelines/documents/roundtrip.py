@@ -3,6 +3,9 @@ that answer it, or none, from the same numbered excerpts; the item stays only if
 own evidence (for a type the documents must not answer, only if it is none). The standard filter for
 synthetic QA (Alberti et al., "Synthetic QA Corpora Generation with Roundtrip Consistency", ACL 2019), made
 cheap: the reply is a few numbers, and the prompt shares its excerpts with the question call's.
+
+A choice that shares no word of substance with the question, while the question's evidence does, is not a
+different answer but a miss (a small model's, typically): the item stays, its check named `roundtrip_words`.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.passages import Passage, number
 from synthgen.pipelines.documents.plan import DocumentMode
 from synthgen.pipelines.documents.questions import draw_of, excerpts
+from synthgen.pipelines.documents.wording import topic_words
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "roundtrip"
+BY_WORDS = "roundtrip_words"  # the check of an item kept because the model's choice missed the question
 
 
 @lru_cache(maxsize=512)
@@ -34,9 +39,9 @@ def choice_schema(passages: int) -> type[BaseModel]:
 
 async def choose_passages(
     client: ModelClient, item: Item, mode: DocumentMode, history: list[dict[str, Any]]
-) -> tuple[list[Passage], list[int]]:
+) -> tuple[list[Passage], list[Passage]]:
     """The passages the model says answer the item's question (given the conversation's earlier turns), and
-    its evidence's passage numbers."""
+    its evidence's passages."""
     passages = number(item.shown, mode.evidence.min_quote_chars)
     prompt = render_prompt(
         mode.roundtrip.prompt,
@@ -53,19 +58,28 @@ async def choose_passages(
     )
     by_number = {p.number: p for p in passages}
     chosen = [by_number[n] for n in dict.fromkeys(reply.passages) if n in by_number]  # type: ignore[attr-defined]
-    return chosen, numbers_of(passages, item.evidence, mode.evidence.threshold)
+    cited = set(numbers_of(passages, item.evidence, mode.evidence.threshold))
+    return chosen, [p for p in passages if p.number in cited]
 
 
-def check_roundtrip(chosen: list[Passage], evidence: list[int], *, answerable: bool) -> tuple[str, str] | None:
-    """None if the choice comes back to the evidence (some chosen passage is one of its own; for an
-    unanswerable type, nothing chosen), else the rejection's reason code and detail."""
-    numbers = [p.number for p in chosen]
+def check_roundtrip(
+    question: str, chosen: list[Passage], evidence: list[Passage], *, answerable: bool
+) -> tuple[str, str] | str:
+    """The check's name (STAGE, or BY_WORDS for a choice that missed the question) if the choice comes back to
+    the evidence (some chosen passage is one of its own; for an unanswerable type, nothing chosen), else the
+    rejection's reason code and detail."""
+    numbers, own = [p.number for p in chosen], [p.number for p in evidence]
     if not answerable:
         if chosen:
             return "answerable_out_of_scope", f"passages {numbers} answer it: {chosen[0].text}"
-        return None
+        return STAGE
     if not chosen:
-        return "roundtrip_none", f"no passage answers it (its evidence: passages {evidence})"
-    if not set(numbers) & set(evidence):
-        return "roundtrip_mismatch", f"answered by passages {numbers}, not by its evidence (passages {evidence})"
-    return None
+        return "roundtrip_none", f"no passage answers it (its evidence: passages {own})"
+    if set(numbers) & set(own):
+        return STAGE
+    asked = set(topic_words(question))
+    if not any(asked & set(topic_words(p.text)) for p in chosen) and any(
+        asked & set(topic_words(p.text)) for p in evidence
+    ):
+        return BY_WORDS
+    return "roundtrip_mismatch", f"answered by passages {numbers}, not by its evidence (passages {own})"

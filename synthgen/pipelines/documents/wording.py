@@ -31,17 +31,22 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 _STEP = re.compile(r"(?m)(?:^|(?<=\s))\d{1,2}[.)](?=\s)")  # "1. Call it": a list's step number, not a value
 
 
+def topic_words(text: str) -> list[str]:
+    """The words of `text` that name what it is about: not question words, pronouns or other filler."""
+    return [word for word in normalise(text).split() if word not in _EMPTY]
+
+
 def check_wording(question: str, evidence: Sequence[str], language: str) -> tuple[str, str] | None:
     """A question's own checks: `not_a_question`, `vague_question`, `restates_evidence`."""
     words = normalise(question).split()
     if language.casefold() == "english" and not question.rstrip().endswith("?") and words[0] not in _ASKING:
         return "not_a_question", "neither a question mark nor a question or request word first"
-    topic = [word for word in words if word not in _EMPTY]
+    topic = topic_words(question)
     if len(topic) < MIN_TOPIC_WORDS:
         return "vague_question", f"does not name what it is about (only {topic or 'no'} words of substance)"
     asked = set(words)
     for quote in evidence:
-        stated = [word for word in normalise(quote).split() if word not in _EMPTY]
+        stated = topic_words(quote)
         if len(stated) >= MIN_RESTATED_WORDS and sum(word in asked for word in stated) >= RESTATED * len(stated):
             return "restates_evidence", f"the question states its own answer: {quote}"
     return None
