@@ -152,9 +152,10 @@ def quote_from(excerpt: str) -> str:
 
 
 def passage_of(excerpt: str) -> int:
-    """The number of the passage a scripted reply cites in a numbered excerpt: the first on its longest line
-    (where `quote_from` quotes from)."""
-    return int(re.findall(r"\[(\d+)\]", max(excerpt.splitlines(), key=len))[0])
+    """The number of the passage a scripted reply cites in a numbered excerpt: its longest (the first of
+    those), as `quote_from` quotes the longest line of one not numbered."""
+    shown = re.findall(r"\[(\d+)\] (.+?)(?= \[\d+\] |\n|$)", excerpt, re.MULTILINE)
+    return int(max(shown, key=lambda found: len(found[1]))[0])
 
 
 BASE = ("question", "quotes", "evidence", "difficulty")  # the fields every question may have; a type may ask more

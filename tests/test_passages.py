@@ -76,3 +76,26 @@ def test_cited_numbers_become_the_passages_exact_text_and_unknown_numbers_are_re
     assert numbers_of(passages, evidence) == [2]
     copied = [Evidence(quote="schedules a callback after 1 millisecond", chunk_id="c1", score=1.0)]
     assert numbers_of(passages, copied, EvidenceSettings().threshold) == [1]  # a copied piece of a passage
+
+
+def test_a_hard_wrapped_paragraph_is_offered_sentence_by_sentence_and_a_wrapped_item_whole() -> None:
+    wrapped = (
+        "The `setTimeout()` function schedules a callback to run after the given\n"
+        "delay in milliseconds. When the delay is larger than 2147483647 or less than\n"
+        "1, the delay is set to 1.\n"
+        "\n"
+        "* `timeout.ref()` keeps the event loop alive for as long as the timer is\n"
+        "  active, which is the default.\n"
+        "* `timeout.unref()` lets the process exit while the timer is active.\n"
+    )
+    texts = [p.text for p in number([chunk(wrapped)], 15)]
+    assert texts == [
+        "The `setTimeout()` function schedules a callback to run after the given\ndelay in milliseconds.",
+        "When the delay is larger than 2147483647 or less than\n1, the delay is set to 1.",
+        "* `timeout.ref()` keeps the event loop alive for as long as the timer is\n  active, which is the default.",
+        "* `timeout.unref()` lets the process exit while the timer is active.",
+    ]  # each the exact text of the chunk, a sentence or a list item, never the part of one on a line
+    assert all(text in wrapped for text in texts)
+    [shown] = numbered_text([chunk(wrapped)], 15)
+    assert shown.startswith("[1] The `setTimeout()`") and "milliseconds. [2] When the delay" in shown
+    assert "\n[3] * `timeout.ref()`" in shown and "\n[4] * `timeout.unref()`" in shown

@@ -9,7 +9,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from synthgen.pipelines.documents.wording import topic_words
+import pytest
+
+from synthgen.pipelines.documents.wording import check_wording, topic_words
 from tests.cli import read_jsonl
 from tests.fake_documents import DocumentModel
 from tests.fake_openai import UNANSWERABLE, FakeOpenAI, excerpts_of, last_user_text
@@ -235,3 +237,19 @@ def test_a_choice_sharing_no_word_with_the_question_is_a_miss_and_one_sharing_wo
     kept = {t["query"]: t["agentic"]["checks"] for t in turns(out)}
     assert set(kept) == misses and len(misses) == 3
     assert all(checks[-1] == "roundtrip_words" for checks in kept.values())
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("Do not install it in a bedroom or in direct sunlight.", "not_a_question"),  # an instruction copied
+        ("The Helios H5 stores 5.2 kWh in LFP cells", "not_a_question"),
+        ("Do I need a ventilated garage for the Helios H5?", None),
+        ("Explain how the Helios H5 connects to its inverter", None),  # a request
+        ("How many kWh does the Helios H5 store", None),  # a question word first
+        ("What does it mean?", "vague_question"),
+    ],
+)
+def test_the_wording_check_tells_questions_from_statements(question: str, reason: str | None) -> None:
+    verdict = check_wording(question, ["Mount the H5 indoors or in a ventilated garage."], "english")
+    assert (verdict[0] if verdict else None) == reason

@@ -3,9 +3,10 @@ instead of copying it: cheaper for every model, and exact by construction (the i
 own text).
 
 A passage is a line of a chunk, cut at sentence ends when it is long (one paragraph per line is common in
-Markdown, and a whole paragraph is a costly quote). The cut needs no sentence segmenter: a passage only has to
-be an exact piece of the text, and a cut in the wrong place merely makes two shorter passages. Numbers run on
-across the excerpts of one call, so one number names both the excerpt and the passage.
+Markdown, and a whole paragraph is a costly quote), or a sentence of a hard-wrapped paragraph. The cut needs no
+sentence segmenter: a passage only has to be an exact piece of the text, and a cut in the wrong place merely
+makes two shorter passages. Numbers run on across the excerpts of one call, so one number names both the
+excerpt and the passage.
 
 Evidence-first generation asks about passages the pipeline picks (`pick`): spread over the chunk, statements a
 question can check (a value, a name, an identifier) first; headings, code, tables and link lists never.
@@ -24,6 +25,7 @@ LONG_LINE = 300  # characters: a longer line is offered sentence by sentence
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")  # a Markdown heading: shown, never a passage (it states nothing)
+_ITEM = re.compile(r"^\s*([-*+]|\d{1,3}[.)])\s")  # a list item starts: not the wrapped line of the one above
 _NOT_PROSE = re.compile(r"^\s*(\||>|!\[|[-*+]\s+\[[^\]]*\]\([^)]*\)\s*$)")  # table, quote, image, link
 _CHECKABLE = (
     re.compile(r"\d"),  # a value
@@ -48,20 +50,34 @@ class Passage:
 def _lines(chunk: Chunk, min_chars: int) -> list[list[tuple[str, bool | None]]]:
     """The chunk's lines in order, each as its pieces (long prose lines cut at sentence ends), each piece with
     whether it is prose, or None when it is no passage (a heading, a fence, fewer than `min_chars` characters
-    of words)."""
-    lines: list[list[tuple[str, bool | None]]] = []
+    of words). The lines of a hard-wrapped paragraph or list item are joined first and cut at sentence ends, so
+    a passage is a sentence, not the part of one that fit in 80 columns."""
+    lines: list[tuple[str, bool | None]] = []  # (text, prose), None: a heading or a fence
     in_code = False
     for line in chunk.text.splitlines():
         stripped = line.strip()
         if _FENCE.match(line):
             in_code = not in_code
         if _FENCE.match(line) or (not in_code and _HEADING.match(line)):
-            lines.append([(stripped, None)])
+            lines.append((stripped, None))
             continue
         prose = not in_code and not _NOT_PROSE.match(line)
-        split = _SENTENCE_END.split(stripped) if prose and len(stripped) > LONG_LINE else [stripped]
-        lines.append([(piece, prose if len(normalise(piece)) >= min_chars else None) for piece in split])
-    return lines
+        wraps = prose and stripped and lines and lines[-1][1] and lines[-1][0] and not _ITEM.match(line)
+        if wraps:  # the next line of the paragraph (or list item) above: the passage stays the exact text
+            lines[-1] = (f"{lines[-1][0]}\n{line.rstrip()}", True)
+        else:
+            lines.append((stripped, prose))
+    pieces = []
+    for text, is_prose in lines:
+        cut = is_prose and (len(text) > LONG_LINE or "\n" in text)  # a wrapped paragraph: by sentence
+        split = _SENTENCE_END.split(text) if cut else [text]
+        pieces.append(
+            [
+                (piece, is_prose if is_prose is not None and len(normalise(piece)) >= min_chars else None)
+                for piece in split
+            ]
+        )
+    return pieces
 
 
 def number(chunks: Sequence[Chunk], min_chars: int) -> list[Passage]:

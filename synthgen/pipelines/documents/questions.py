@@ -163,7 +163,7 @@ async def ask_queries(
                 "persona": s.persona,
                 "difficulty": s.difficulty,
                 "passages": [p.number for p in asked.get(s.number, ())],
-                "stated": [p.text for p in asked.get(s.number, ())],
+                "stated": [" ".join(p.text.split()) for p in asked.get(s.number, ())],  # on its slot's line
             }
             for i, s in enumerate(slots, 1)
         ],

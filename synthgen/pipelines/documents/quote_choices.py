@@ -23,15 +23,16 @@ from synthgen.sources.base import Chunk
 
 def passages(chunks: Sequence[Chunk], min_chars: int) -> tuple[str, ...]:
     """The pieces of `chunks` a quote may be (`passages.number`), each once, in order, exact but for quote
-    marks and backslashes."""
+    marks, backslashes and line breaks."""
     return tuple(dict.fromkeys(_grammar_safe(passage.text) for passage in number(chunks, min_chars)))
 
 
 def _grammar_safe(passage: str) -> str:
-    """`passage` with double quotes as single quotes and backslashes as slashes: llama-cpp-python 0.3's schema
-    to grammar conversion does not escape either inside an enum value, and its grammar then fails to load. The
-    quote check compares words (punctuation aside), so such a quote is still found at 1.0."""
-    return passage.replace('"', "'").replace("\\", "/")
+    """`passage` on one line, with double quotes as single quotes and backslashes as slashes: llama-cpp-python
+    0.3's schema to grammar conversion does not escape these inside an enum value, and its grammar then fails to
+    load. The quote check compares words (punctuation and whitespace aside), so such a quote is still found at
+    1.0."""
+    return " ".join(passage.split()).replace('"', "'").replace("\\", "/")
 
 
 def offered(

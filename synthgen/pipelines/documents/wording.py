@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 from synthgen.core.normalise import normalise
 
-_ASKING_WORDS = (
-    "what how why when where which who whom whose is are was were can could do does did should will would may "
-    "might must shall has have had am explain describe list tell show give compare name suppose if i"
-)
+# The words a question without a question mark may start with: a question word or a request ("Explain how ...").
+# Not "do", "is", "can"...: without the mark, "Do not install it in a bedroom." is an instruction copied from
+# the page, not a question.
+_ASKING_WORDS = "what how why when where which who whom whose explain describe list tell show give compare name suppose"
 _ASKING = frozenset(_ASKING_WORDS.split())
 _EMPTY_WORDS = (
     "a an the this that these those it its they them their there here thing things one something stuff "
@@ -40,7 +40,7 @@ def check_wording(question: str, evidence: Sequence[str], language: str) -> tupl
     """A question's own checks: `not_a_question`, `vague_question`, `restates_evidence`."""
     words = normalise(question).split()
     if language.casefold() == "english" and not question.rstrip().endswith("?") and words[0] not in _ASKING:
-        return "not_a_question", "neither a question mark nor a question or request word first"
+        return "not_a_question", "neither a question mark nor a question word or a request first"
     topic = topic_words(question)
     if len(topic) < MIN_TOPIC_WORDS:
         return "vague_question", f"does not name what it is about (only {topic or 'no'} words of substance)"
