@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from synthgen.pipelines.documents.passages import Passage
+from synthgen.pipelines.documents.roundtrip import check_roundtrip
 from synthgen.pipelines.documents.wording import check_wording, topic_words
 from tests.cli import read_jsonl
 from tests.fake_documents import DocumentModel
@@ -253,3 +255,19 @@ def test_a_choice_sharing_no_word_with_the_question_is_a_miss_and_one_sharing_wo
 def test_the_wording_check_tells_questions_from_statements(question: str, reason: str | None) -> None:
     verdict = check_wording(question, ["Mount the H5 indoors or in a ventilated garage."], "english")
     assert (verdict[0] if verdict else None) == reason
+
+
+@pytest.mark.parametrize(
+    ("chosen", "outcome"),
+    [
+        ("Keep 30 cm of free space above the unit for cooling.", "roundtrip_words"),  # no word of the question
+        ("The rota names one engineer each week.", "roundtrip_words"),  # one word (rota), the evidence eight
+        ("Swaps need both people to update the rota at least two days ahead.", "roundtrip_mismatch"),  # as many
+    ],
+)
+def test_a_choice_sharing_far_fewer_words_than_the_evidence_is_a_miss(chosen: str, outcome: str) -> None:
+    question = "Why do engineers update the rota in the shared calendar at least two days ahead?"
+    evidence = "Swaps are allowed if both update the rota in the shared calendar at least two days ahead."
+    passages = [Passage(n, 1, "c1", text, True) for n, text in ((1, chosen), (2, evidence))]
+    verdict = check_roundtrip(question, passages[:1], passages[1:], answerable=True)
+    assert (verdict if isinstance(verdict, str) else verdict[0]) == outcome

@@ -4,8 +4,9 @@ own evidence (for a type the documents must not answer, only if it is none). The
 synthetic QA (Alberti et al., "Synthetic QA Corpora Generation with Roundtrip Consistency", ACL 2019), made
 cheap: the reply is a few numbers, and the prompt shares its excerpts with the question call's.
 
-A choice that shares no word of substance with the question, while the question's evidence does, is not a
-different answer but a miss (a small model's, typically): the item stays, its check named `roundtrip_words`.
+A choice whose passages share far fewer words of substance with the question than its evidence does (at most
+half as many; none, when the evidence shares one) is not a different answer but a miss (a small model's,
+typically): the item stays, its check named `roundtrip_words`.
 """
 
 from __future__ import annotations
@@ -78,8 +79,10 @@ def check_roundtrip(
     if set(numbers) & set(own):
         return STAGE
     asked = set(topic_words(question))
-    if not any(asked & set(topic_words(p.text)) for p in chosen) and any(
-        asked & set(topic_words(p.text)) for p in evidence
-    ):
+
+    def shared(passages: list[Passage]) -> int:
+        return max((len(asked & set(topic_words(p.text))) for p in passages), default=0)
+
+    if shared(evidence) >= max(1, 2 * shared(chosen)):
         return BY_WORDS
     return "roundtrip_mismatch", f"answered by passages {numbers}, not by its evidence (passages {own})"
