@@ -99,3 +99,18 @@ def test_a_hard_wrapped_paragraph_is_offered_sentence_by_sentence_and_a_wrapped_
     [shown] = numbered_text([chunk(wrapped)], 15)
     assert shown.startswith("[1] The `setTimeout()`") and "milliseconds. [2] When the delay" in shown
     assert "\n[3] * `timeout.ref()`" in shown and "\n[4] * `timeout.unref()`" in shown
+
+
+def test_html_comments_are_shown_but_never_passages() -> None:
+    text = (
+        "<!-- YAML\nadded: v0.9.1\nchanges:\n  - version: v18.0.0\n    description: Passing an invalid callback\n-->\n"
+        "Schedules the immediate execution of the callback after I/O events' callbacks.\n"
+        "<!-- YAML added: v20.5.0 -->\n"
+        "Cancels the immediate, as calling clearImmediate() does.\n"
+    )
+    assert [p.text for p in number([chunk(text)], 15)] == [
+        "Schedules the immediate execution of the callback after I/O events' callbacks.",
+        "Cancels the immediate, as calling clearImmediate() does.",
+    ]
+    [shown] = numbered_text([chunk(text)], 15)
+    assert "added: v0.9.1" in shown and "<!-- YAML added: v20.5.0 -->\n[2] Cancels" in shown

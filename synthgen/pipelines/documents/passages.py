@@ -49,15 +49,20 @@ class Passage:
 
 def _lines(chunk: Chunk, min_chars: int) -> list[list[tuple[str, bool | None]]]:
     """The chunk's lines in order, each as its pieces (long prose lines cut at sentence ends), each piece with
-    whether it is prose, or None when it is no passage (a heading, a fence, fewer than `min_chars` characters
-    of words). The lines of a hard-wrapped paragraph or list item are joined first and cut at sentence ends, so
-    a passage is a sentence, not the part of one that fit in 80 columns."""
-    lines: list[tuple[str, bool | None]] = []  # (text, prose), None: a heading or a fence
-    in_code = False
+    whether it is prose, or None when it is no passage (a heading, a fence, an HTML comment, fewer than
+    `min_chars` characters of words). The lines of a hard-wrapped paragraph or list item are joined first and
+    cut at sentence ends, so a passage is a sentence, not the part of one that fit in 80 columns."""
+    lines: list[tuple[str, bool | None]] = []  # (text, prose), None: a heading, a fence or a comment
+    in_code = in_comment = False
     for line in chunk.text.splitlines():
         stripped = line.strip()
         if _FENCE.match(line):
             in_code = not in_code
+        opens = not in_code and not in_comment and stripped.startswith("<!--")
+        if in_comment or opens:  # an HTML comment (Node's docs keep their YAML metadata in them)
+            in_comment = not stripped.endswith("-->")
+            lines.append((stripped, None))
+            continue
         if _FENCE.match(line) or (not in_code and _HEADING.match(line)):
             lines.append((stripped, None))
             continue
