@@ -201,10 +201,10 @@ def test_an_answer_giving_a_number_its_evidence_lacks_is_rejected(
     assert len(turns(out)) == 3
 
 
-def test_a_choice_sharing_no_word_with_the_question_is_a_miss_and_one_sharing_words_is_a_mismatch(
+def test_a_choice_sharing_no_word_with_the_question_is_a_miss_and_a_pick_sharing_none_moves_to_the_choice(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
 ) -> None:
-    misses, others = set[str](), set[str]()
+    misses, others, chosen = set[str](), set[str](), dict[str, str]()
 
     def about(number: int, shown: dict[int, str]) -> str:
         """A question in three words only passage `number` has (not all: that would restate it)."""
@@ -228,17 +228,21 @@ def test_a_choice_sharing_no_word_with_the_question_is_a_miss_and_one_sharing_wo
         if question in misses:  # a passage with none of the question's words
             return {"passages": [next(n for n, text in shown.items() if not asked & set(topic_words(text)))]}
         if question in others:  # the passage the question is about, not its evidence
-            return {"passages": [next(n for n, text in shown.items() if asked & set(topic_words(text)))]}
+            number = next(n for n, text in shown.items() if asked & set(topic_words(text)))
+            chosen[question] = shown[number]
+            return {"passages": [number]}
         return model_choose(prompt, question)
 
     model_choose = model.choose
     model.edit, model.choose = word_from_passages, choose_wrongly
     out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=2", "mode.max_top_up_calls=0")
-    rejected = read_jsonl(out / "rejected.jsonl")
-    assert {r["query"] for r in rejected} == others and {r["reason"] for r in rejected} == {"roundtrip_mismatch"}
-    kept = {t["query"]: t["agentic"]["checks"] for t in turns(out)}
-    assert set(kept) == misses and len(misses) == 3
-    assert all(checks[-1] == "roundtrip_words" for checks in kept.values())
+    assert read_jsonl(out / "rejected.jsonl") == []
+    kept = {t["query"]: t["agentic"] for t in turns(out)}
+    assert set(kept) == misses | others and len(misses) == len(others) == 3
+    assert all(kept[question]["checks"][-1] == "roundtrip_words" for question in misses)
+    for question in others:  # its evidence is now the passage it is about
+        assert kept[question]["checks"][-1] == "roundtrip_moved"
+        assert [e["quote"] for e in kept[question]["evidence"]] == [chosen[question]]
 
 
 @pytest.mark.parametrize(
@@ -258,16 +262,28 @@ def test_the_wording_check_tells_questions_from_statements(question: str, reason
 
 
 @pytest.mark.parametrize(
-    ("chosen", "outcome"),
+    ("chosen", "movable", "outcome"),
     [
-        ("Keep 30 cm of free space above the unit for cooling.", "roundtrip_words"),  # no word of the question
-        ("The rota names one engineer each week.", "roundtrip_words"),  # one word (rota), the evidence eight
-        ("Swaps need both people to update the rota at least two days ahead.", "roundtrip_mismatch"),  # as many
+        ("Keep 30 cm of free space above the unit for cooling.", True, "roundtrip_words"),  # no word of the question
+        ("The rota names one engineer each week.", True, "roundtrip_words"),  # one word (rota), the evidence eight
+        ("Swaps need both people to update the rota at least two days ahead.", True, "roundtrip_mismatch"),  # 6 of 8
     ],
 )
-def test_a_choice_sharing_far_fewer_words_than_the_evidence_is_a_miss(chosen: str, outcome: str) -> None:
+def test_a_choice_sharing_far_fewer_words_than_the_evidence_is_a_miss(chosen: str, movable: bool, outcome: str) -> None:
     question = "Why do engineers update the rota in the shared calendar at least two days ahead?"
     evidence = "Swaps are allowed if both update the rota in the shared calendar at least two days ahead."
     passages = [Passage(n, 1, "c1", text, True) for n, text in ((1, chosen), (2, evidence))]
-    verdict = check_roundtrip(question, passages[:1], passages[1:], answerable=True)
-    assert (verdict if isinstance(verdict, str) else verdict[0]) == outcome
+    verdict = check_roundtrip(question, passages[:1], passages[1:], answerable=True, movable=movable)
+    assert (verdict.check or verdict.reason) == outcome and not verdict.moved
+
+
+@pytest.mark.parametrize(("movable", "outcome"), [(True, "roundtrip_moved"), (False, "roundtrip_mismatch")])
+def test_evidence_sharing_far_fewer_words_than_the_choice_moves_to_the_choice(movable: bool, outcome: str) -> None:
+    question = "Why do engineers update the rota in the shared calendar at least two days ahead?"
+    picked = Passage(1, 1, "c1", "One engineer is on call each week, from Monday 09:00.", True)
+    chosen = Passage(
+        2, 1, "c1", "Swaps are allowed if both update the rota in the shared calendar two days ahead.", True
+    )
+    verdict = check_roundtrip(question, [chosen], [picked], answerable=True, movable=movable)
+    assert (verdict.check or verdict.reason) == outcome
+    assert verdict.moved == ((chosen,) if movable else ())

@@ -44,7 +44,7 @@ from synthgen.pipelines.documents.quality import headline, quality_report
 from synthgen.pipelines.documents.question_types import Slot, call_groups
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
 from synthgen.pipelines.documents.questions import Draft, ask_queries, ask_turns
-from synthgen.pipelines.documents.records import Dataset, context_order
+from synthgen.pipelines.documents.records import Dataset, Evidence, context_order
 from synthgen.pipelines.documents.roundtrip import STAGE as ROUNDTRIP_STAGE
 from synthgen.pipelines.documents.roundtrip import check_roundtrip, choose_passages
 from synthgen.pipelines.documents.stats import DocumentStats
@@ -420,12 +420,15 @@ class DocumentPipeline:
     async def _roundtrip(self, state: UnitState, items: list[Item], client: ModelClient) -> list[Item]:
         async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:
             chosen, evidence = await choose_passages(client, item, self.mode, history)
-            outcome = check_roundtrip(
-                item.question, chosen, evidence, answerable=self.mode.types[item.slot.type].answerable
+            kind = self.mode.types[item.slot.type]
+            verdict = check_roundtrip(
+                item.question, chosen, evidence, answerable=kind.answerable, movable=kind.chunks == 1
             )
-            if isinstance(outcome, tuple):
-                return outcome
-            item.checks.append(outcome)
+            if verdict.reason is not None:
+                return verdict.reason, verdict.detail
+            if verdict.moved:
+                item.evidence = [Evidence(quote=p.text, chunk_id=p.chunk_id, score=1.0) for p in verdict.moved]
+            item.checks.append(str(verdict.check))
             return None
 
         return await self._per_item(state, items, ROUNDTRIP_STAGE, check)

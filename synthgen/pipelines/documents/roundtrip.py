@@ -6,11 +6,13 @@ cheap: the reply is a few numbers, and the prompt shares its excerpts with the q
 
 A choice whose passages share far fewer words of substance with the question than its evidence does (at most
 half as many; none, when the evidence shares one) is not a different answer but a miss (a small model's,
-typically): the item stays, its check named `roundtrip_words`.
+typically): the item stays, its check named `roundtrip_words`. The other way round, for a one-excerpt type, the
+pick was wrong, not the question: the item stays with the chosen passages as its evidence (`roundtrip_moved`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -28,6 +30,7 @@ from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "roundtrip"
 BY_WORDS = "roundtrip_words"  # the check of an item kept because the model's choice missed the question
+MOVED = "roundtrip_moved"  # the check of an item whose evidence moved to the passages the model chose
 
 
 @lru_cache(maxsize=512)
@@ -63,26 +66,42 @@ async def choose_passages(
     return chosen, [p for p in passages if p.number in cited]
 
 
+@dataclass(frozen=True)
+class RoundTrip:
+    """The round trip's verdict: the check an item that stays lists (`check`), or its rejection (`reason`,
+    `detail`); `moved`: the passages its evidence moves to."""
+
+    check: str | None = None
+    reason: str | None = None
+    detail: str = ""
+    moved: tuple[Passage, ...] = ()
+
+
 def check_roundtrip(
-    question: str, chosen: list[Passage], evidence: list[Passage], *, answerable: bool
-) -> tuple[str, str] | str:
-    """The check's name (STAGE, or BY_WORDS for a choice that missed the question) if the choice comes back to
-    the evidence (some chosen passage is one of its own; for an unanswerable type, nothing chosen), else the
-    rejection's reason code and detail."""
+    question: str, chosen: list[Passage], evidence: list[Passage], *, answerable: bool, movable: bool
+) -> RoundTrip:
+    """Whether the choice comes back to the evidence (some chosen passage is one of its own; for an
+    unanswerable type, nothing chosen): STAGE. A choice sharing at most half as many words with the question
+    as the evidence is a miss (BY_WORDS); for a one-excerpt type (`movable`), evidence sharing at most half as
+    many words as the choice was the wrong pick, and the item moves to the choice (MOVED)."""
     numbers, own = [p.number for p in chosen], [p.number for p in evidence]
     if not answerable:
         if chosen:
-            return "answerable_out_of_scope", f"passages {numbers} answer it: {chosen[0].text}"
-        return STAGE
+            return RoundTrip(reason="answerable_out_of_scope", detail=f"passages {numbers} answer it: {chosen[0].text}")
+        return RoundTrip(STAGE)
     if not chosen:
-        return "roundtrip_none", f"no passage answers it (its evidence: passages {own})"
+        return RoundTrip(reason="roundtrip_none", detail=f"no passage answers it (its evidence: passages {own})")
     if set(numbers) & set(own):
-        return STAGE
+        return RoundTrip(STAGE)
     asked = set(topic_words(question))
 
     def shared(passages: list[Passage]) -> int:
         return max((len(asked & set(topic_words(p.text))) for p in passages), default=0)
 
     if shared(evidence) >= max(1, 2 * shared(chosen)):
-        return BY_WORDS
-    return "roundtrip_mismatch", f"answered by passages {numbers}, not by its evidence (passages {own})"
+        return RoundTrip(BY_WORDS)
+    if movable and shared(chosen) >= max(1, 2 * shared(evidence)):
+        return RoundTrip(MOVED, moved=tuple(chosen))
+    return RoundTrip(
+        reason="roundtrip_mismatch", detail=f"answered by passages {numbers}, not by its evidence (passages {own})"
+    )
