@@ -39,6 +39,11 @@ def prompt_types(prompt: str) -> list[str]:
     ]
 
 
+def together_questions(prompt: str) -> list[str]:
+    """The questions of a round-trip prompt that asks about several at once, in order."""
+    return re.findall(r"(?m)^Question \d+: (.+)$", prompt.split("Which passages answer each", 1)[1])
+
+
 def between(text: str, tag: str) -> str:
     return text.split(f"<{tag}", 1)[1].split(">\n", 1)[1].split(f"\n</{tag}>", 1)[0]
 
@@ -73,6 +78,9 @@ class DocumentModel:
             return Reply(status=500, body='{"error": {"message": "model crashed"}}')
         if "Which passages answer the user's question" in text:
             return Reply(content=json.dumps(self.choose(text, text.rsplit("Question: ", 1)[1])))
+        if "Which passages answer each of the user's questions" in text:  # each as if asked alone
+            shown, questions = text.split("Which passages answer each", 1)[0], together_questions(text)
+            return Reply(content=json.dumps({"answers": [self.choose(f"{shown}Question: {q}", q) for q in questions]}))
         if "Answer the user's question" in text:
             return Reply(content=json.dumps(self.answer(text, text.rsplit("Question: ", 1)[1])))
         if text.startswith("Answer the question in"):

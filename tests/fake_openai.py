@@ -215,9 +215,14 @@ def scripted_choice(text: str) -> dict[str, Any]:
 
 
 def scripted_reply(text: str) -> dict[str, Any]:
-    """What a document prompt's scripted reply is: a round-trip choice, or questions."""
+    """What a document prompt's scripted reply is: a round-trip choice (for several questions, each as if asked
+    alone), or questions."""
     if "Which passages answer the user's question" in text:
         return scripted_choice(text)
+    if "Which passages answer each of the user's questions" in text:
+        shown, asked = text.split("Which passages answer each", 1)
+        questions = re.findall(r"(?m)^Question \d+: (.+)$", asked)
+        return {"answers": [scripted_choice(f"{shown}Question: {question}") for question in questions]}
     return {"questions": scripted_questions(text)}
 
 

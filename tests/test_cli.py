@@ -9,7 +9,7 @@ import pytest
 
 from synthgen.pipelines.budgets import ANSWER_TOKENS, ROUNDTRIP_TOKENS, questions_budget
 from tests.cli import read_jsonl, run_cli
-from tests.fake_documents import DocumentModel, call_group
+from tests.fake_documents import DocumentModel, call_group, together_questions
 from tests.fake_openai import FakeOpenAI, Reply, excerpts_of, last_user_text
 
 DOC = """# Moon Guide
@@ -87,8 +87,10 @@ def test_queries_with_answers_end_to_end(fake_openai: FakeOpenAI, doc: Path, tmp
     assert stats["produced"] == stats["requested"] and stats["failures"] == 0
     groups = {(t["agentic"]["chunk_id"], call_group(t["agentic"]["question_type"])) for t in turns}
     assert stats["stages"]["questions"]["calls"] == len(groups)  # one call per chunk and group of alike types
-    assert stats["stages"]["answers"]["calls"] == stats["stages"]["roundtrip"]["calls"] == 9
-    assert stats["calls"] == len(fake_openai.requests) == len(groups) + 9 + 9
+    shown = {(t["agentic"]["chunk_id"], len(t["agentic"]["source_chunks"])) for t in turns}
+    assert stats["stages"]["answers"]["calls"] == 9  # one per question
+    assert stats["stages"]["roundtrip"]["calls"] == len(shown)  # one per chunk and excerpts shown, together
+    assert stats["calls"] == len(fake_openai.requests) == len(groups) + len(shown) + 9
     assert not list(tmp_path.glob("outputs"))  # nothing written to the current directory
     assert (out / ".hydra" / "config.yaml").exists()
 
@@ -213,8 +215,12 @@ def test_a_runaway_reply_is_drawn_again_and_calls_are_budgeted(
     assert asked and asked <= {questions_budget(count, "number") for count in (1, 2, 3)}  # sized by the questions
     answering = {limit for limit, prompt in zip(limits, prompts, strict=True) if "Answer the user's" in prompt}
     assert answering == {ANSWER_TOKENS}
-    choosing = {limit for limit, prompt in zip(limits, prompts, strict=True) if "Which passages" in prompt}
-    assert choosing == {ROUNDTRIP_TOKENS}
+    choosing = {
+        (limit, len(together_questions(prompt)))
+        for limit, prompt in zip(limits, prompts, strict=True)
+        if "Which passages" in prompt
+    }
+    assert choosing and all(limit == ROUNDTRIP_TOKENS * count for limit, count in choosing)  # sized by the questions
 
 
 def test_every_unit_failing_exits_non_zero_with_stats(fake_openai: FakeOpenAI, doc: Path, tmp_path: Path) -> None:

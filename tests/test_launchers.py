@@ -55,7 +55,7 @@ def test_a_joblib_sweep_runs_jobs_in_worker_processes_and_summarises_them(
         "model=openai_compatible",
         "completed",
         "9",
-        "12",  # a question call per chunk, a round trip per question
+        "6",  # a question call per chunk, a round trip per chunk (its questions asked together)
     )
     assert (failed["overrides"], failed["status"]) == ("model=claude", "failed")
     assert "needs ANTHROPIC_API_KEY" in failed["error"]

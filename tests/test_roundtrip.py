@@ -62,7 +62,8 @@ def test_items_that_do_not_come_back_to_their_evidence_are_rejected_and_replaced
     assert all(t["agentic"]["checks"] == ["evidence_check", "dedup", "roundtrip"] for t in kept)
     assert stats_of(out)["rejected"]["roundtrip"] == {"factual": 6}
     choices = [r for r in fake_openai.requests if "Which passages answer" in last_user_text(r)]
-    assert len(choices) == 15 and all(schema_of(r)["properties"]["passages"]["maxItems"] == 3 for r in choices)
+    assert len(choices) == 6  # a chunk's questions together, per round
+    assert all(schema_of(r)["$defs"]["RoundTrip"]["properties"]["passages"]["maxItems"] == 3 for r in choices)
 
 
 def test_an_out_of_scope_question_a_passage_answers_is_rejected(
@@ -287,3 +288,36 @@ def test_evidence_sharing_far_fewer_words_than_the_choice_moves_to_the_choice(mo
     verdict = check_roundtrip(question, [chosen], [picked], answerable=True, movable=movable)
     assert (verdict.check or verdict.reason) == outcome
     assert verdict.moved == ((chosen,) if movable else ())
+
+
+def test_a_chunk_s_questions_share_a_round_trip_and_one_the_reply_skips_is_rejected(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    default = fake_openai.responder
+
+    def answer_all_but_the_last(request: dict[str, Any]) -> Any:
+        reply = default(request)
+        if "Which passages answer each" in last_user_text(request):
+            content = json.loads(reply.content)
+            reply.content = json.dumps({"answers": content["answers"][:-1]})  # a model that stops one short
+        return reply
+
+    fake_openai.responder = answer_all_but_the_last
+    both = (*mix("factual", "multi_hop"), "mode.num_queries_per_chunk=4", "mode.max_top_up_calls=0")
+    out = run(fake_openai, tmp_path, *both)
+    asked = [last_user_text(r) for r in fake_openai.requests if "Which passages answer" in last_user_text(r)]
+    # per chunk, one call for its two factual questions (one excerpt), one for its two multi-hop ones (two)
+    assert len(asked) == 6 and all(len(re.findall(r"(?m)^Question \d+: ", p)) == 2 for p in asked)
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert len(rejected) == 6 and {r["reason"] for r in rejected} == {"roundtrip_none"}  # the last of each call
+    assert "no answer for it" in rejected[0]["detail"]
+    assert Counter(t["agentic"]["question_type"] for t in turns(out)) == {"factual": 3, "multi_hop": 3}
+
+
+def test_the_round_trip_asks_question_by_question_when_not_together(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=3", "mode.roundtrip.together=false")
+    asked = [last_user_text(r) for r in fake_openai.requests if "Which passages answer" in last_user_text(r)]
+    assert len(asked) == 9 and all("Which passages answer the user's question below" in p for p in asked)
+    assert len(turns(out)) == 9

@@ -61,11 +61,12 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
     assert (done["coverage"], done["similarity_mean"]) == ("1.0", str(quality["similarity_mean"]))
     assert 0 < float(done["distinct_2"]) <= 1
     assert (failed["kept"], failed["coverage"]) == ("0", "0.0")  # it stopped before its first call
-    # 3 question calls, 9 round trips, 9 answers; the fake server counts 10 prompt and 5 completion tokens a call
-    assert (done["calls"], done["prompt_tokens"], done["completion_tokens"]) == ("21", "210", "105")
+    # 3 question calls, 3 round trips (a chunk's questions together), 9 answers; the fake server counts 10 prompt
+    # and 5 completion tokens a call
+    assert (done["calls"], done["prompt_tokens"], done["completion_tokens"]) == ("15", "150", "75")
     stats = json.loads((sweep / "0" / "stats.json").read_text())
     assert float(done["wall_seconds"]) == stats["wall_seconds"] > 0
-    price = sum(litellm.cost_per_token(model="openai/gpt-4.1-mini", prompt_tokens=210, completion_tokens=105))
+    price = sum(litellm.cost_per_token(model="openai/gpt-4.1-mini", prompt_tokens=150, completion_tokens=75))
     assert float(done["cost_usd"]) == pytest.approx(stats["cost_usd"]) == pytest.approx(price) and price > 0
     assert float(failed["cost_usd"]) == 0.0
     assert (failed["job"], failed["overrides"], failed["status"]) == ("1", "model=claude", "failed")
@@ -73,7 +74,7 @@ def test_a_failed_job_gets_a_row_and_the_sweep_exits_non_zero(fake_openai: FakeO
     assert "| 1 | model=claude | failed | model 'claude' needs ANTHROPIC_API_KEY" in (sweep / "summary.md").read_text()
     report = (sweep / "report.html").read_text()  # one page comparing the jobs
     assert "gpt41_mini" in report and (sweep / "0" / "report.html").is_file()
-    assert len(fake_openai.requests) == 21  # no call was made for the failed job
+    assert len(fake_openai.requests) == 15  # no call was made for the failed job
 
 
 def test_facts_jobs_map_their_counts_and_an_earlier_sweep_is_not_listed(

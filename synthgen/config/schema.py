@@ -106,6 +106,9 @@ class RoundTripSettings(Strict):
 
     enabled: bool = True
     prompt: str = "roundtrip.j2"
+    # Queries of one chunk (and excerpts) asked in one call: true, false (one call per question), or auto: true
+    # but for models with quote_choices (the embedded ones, whose prompt cache reads a chunk once anyway).
+    together: bool | Literal["auto"] = "auto"
 
 
 class DocumentJudgeSettings(Strict):

@@ -16,6 +16,7 @@ from synthgen.pipelines.documents.question_types import call_groups, instruction
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
 from synthgen.pipelines.documents.questions import excerpts
 from synthgen.pipelines.documents.roundtrip import STAGE as ROUNDTRIP_STAGE
+from synthgen.pipelines.documents.roundtrip import together as roundtrip_together
 from synthgen.pipelines.prompts import render_prompt
 
 TOKENS_PER_QUOTE = 40  # the quotes and difficulty that come with a question or an answer
@@ -30,17 +31,19 @@ def estimate_documents(
     embedding_model: LiteLLMModel | None = None,
 ) -> list[StagePlan]:
     """First-round calls only (top-ups not counted): one question call per unit and group of alike types (per
-    conversation), and with the round trip, answers or the judge one call per question. The quote check makes
-    no call, nor does dedup unless it has an `embedding_model`: then the first round's questions in requests
-    of EMBEDDING_BATCH, priced on it."""
+    conversation); a round trip per question, or per unit and excerpts shown (`mode.roundtrip.together`);
+    answers or the judge one call per question. The quote check makes no call, nor does dedup unless it has an
+    `embedding_model`: then the first round's questions in requests of EMBEDDING_BATCH, priced on it."""
     questions, answers, judge = StagePlan(QUESTION_STAGE), StagePlan(ANSWER_STAGE), StagePlan(JUDGE_STAGE)
     roundtrip = StagePlan(ROUNDTRIP_STAGE)
     roundtrip_on = mode.roundtrip.enabled and mode.evidence.enabled
+    asked_together = roundtrip_together(model, mode)
     numbered = mode.evidence.cite == "number"
     per_question = TOKENS_PER_QUESTION + (TOKENS_PER_CITATION if numbered else TOKENS_PER_QUOTE)
     min_chars = mode.evidence.min_quote_chars if numbered else None
     for unit in plan.units:
         groups = [list(unit.slots)] if unit.conversation else call_groups(unit.slots, mode.types)
+        shared: dict[int, int] = {}  # excerpts shown -> the questions whose round trip is asked together
         for group in groups:
             kind = mode.types[group[0].type]
             shown = unit.chunks if unit.conversation else unit.chunks[: kind.chunks]
@@ -83,14 +86,17 @@ def estimate_documents(
                     **common,
                 )
             questions.add(prompt, count * per_question)
-            if roundtrip_on:
+            if roundtrip_on and not (asked_together and not unit.conversation):
                 prompt = render_prompt(
                     mode.roundtrip.prompt,
                     excerpts=excerpts(shown, mode.evidence.min_quote_chars),
                     history=[],
                     question="x" * 80,
+                    questions=[],
                 )
                 roundtrip.add(prompt, TOKENS_PER_CITATION, calls=count)
+            elif roundtrip_on:
+                shared[kind.chunks] = shared.get(kind.chunks, 0) + count
             if mode.answers:
                 prompt = render_prompt(
                     mode.answer_prompt,
@@ -108,6 +114,15 @@ def estimate_documents(
                 answers.add(prompt, min(model.max_tokens, TOKENS_PER_ANSWER + cited), calls=count)
             if mode.judge.enabled:
                 judge.add(prompt, TOKENS_PER_VERDICT, calls=count * (2 if mode.judge.closed_book else 1))
+        for chunks, count in shared.items():
+            prompt = render_prompt(
+                mode.roundtrip.prompt,
+                excerpts=excerpts(unit.chunks[:chunks], mode.evidence.min_quote_chars),
+                history=[],
+                question=None,
+                questions=["x" * 80] * count,
+            )
+            roundtrip.add(prompt, TOKENS_PER_CITATION * count)
     stages = [questions] + ([roundtrip] if roundtrip_on else []) + ([answers] if mode.answers else [])
     stages += [judge] if mode.judge.enabled else []
     if embedding_model is None:

@@ -39,6 +39,7 @@ from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.judge import STAGE as JUDGE_STAGE
 from synthgen.pipelines.documents.judge import failed_verdicts, judge_item
 from synthgen.pipelines.documents.merge import merge_dataset_shards
+from synthgen.pipelines.documents.passages import Passage
 from synthgen.pipelines.documents.plan import DocumentMode, DocumentPlan, Unit, check_context, plan_job
 from synthgen.pipelines.documents.quality import headline, quality_report
 from synthgen.pipelines.documents.question_types import Slot, call_groups
@@ -46,7 +47,12 @@ from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
 from synthgen.pipelines.documents.questions import Draft, ask_queries, ask_turns
 from synthgen.pipelines.documents.records import Dataset, Evidence, context_order
 from synthgen.pipelines.documents.roundtrip import STAGE as ROUNDTRIP_STAGE
-from synthgen.pipelines.documents.roundtrip import check_roundtrip, choose_passages
+from synthgen.pipelines.documents.roundtrip import (
+    check_roundtrip,
+    choose_passages,
+    choose_passages_together,
+)
+from synthgen.pipelines.documents.roundtrip import together as roundtrip_together
 from synthgen.pipelines.documents.stats import DocumentStats
 from synthgen.pipelines.judges import judge_provider
 from synthgen.run.shards import shard_units
@@ -418,20 +424,56 @@ class DocumentPipeline:
         return await self._per_item(state, items, ANSWER_STAGE, check)
 
     async def _roundtrip(self, state: UnitState, items: list[Item], client: ModelClient) -> list[Item]:
-        async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:
-            chosen, evidence = await choose_passages(client, item, self.mode, history)
-            kind = self.mode.types[item.slot.type]
-            verdict = check_roundtrip(
-                item.question, chosen, evidence, answerable=kind.answerable, movable=kind.chunks == 1
-            )
-            if verdict.reason is not None:
-                return verdict.reason, verdict.detail
-            if verdict.moved:
-                item.evidence = [Evidence(quote=p.text, chunk_id=p.chunk_id, score=1.0) for p in verdict.moved]
-            item.checks.append(str(verdict.check))
-            return None
+        """The round trip of the unit's items: a call per question (a conversation's turns in order), or, with
+        `mode.roundtrip.together`, one per group of queries shown the same excerpts."""
 
-        return await self._per_item(state, items, ROUNDTRIP_STAGE, check)
+        async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:
+            return self._apply_roundtrip(item, await choose_passages(client, item, self.mode, history))
+
+        if state.unit.conversation or not roundtrip_together(client.settings, self.mode):
+            return await self._per_item(state, items, ROUNDTRIP_STAGE, check)
+        groups: dict[tuple[str, ...], list[Item]] = {}
+        for item in items:
+            groups.setdefault(tuple(chunk.id for chunk in item.shown), []).append(item)
+
+        async def ask(group: list[Item]) -> list[tuple[list[Passage], list[Passage]] | None]:
+            try:
+                call = choose_passages_together(client, group, self.mode)
+                return await guarded(ROUNDTRIP_STAGE, call, **self._fields(state.unit))
+            except UnitFailed as failure:  # recorded; the group's items are dropped, as a failed check drops one
+                self.units.record(failure)
+                return []
+            except BudgetExhausted:
+                state.unfinished = True
+                raise
+
+        replies = await asyncio.gather(*(ask(group) for group in groups.values()))
+        kept = []
+        for group, reply in zip(groups.values(), replies):
+            for item, choice in zip(group, reply):
+                rejection = (
+                    ("roundtrip_none", "the reply gave no answer for it") if choice is None
+                    else self._apply_roundtrip(item, choice)
+                )  # fmt: skip
+                if rejection is not None:
+                    state.rejected.append(item.question)
+                    self._reject(item, ROUNDTRIP_STAGE, *rejection)
+                else:
+                    kept.append(item)
+        return sorted(kept, key=items.index)
+
+    def _apply_roundtrip(self, item: Item, choice: tuple[list[Passage], list[Passage]]) -> tuple[str, str] | None:
+        """The round trip's verdict on `item` from the passages chosen and its evidence's: None when it stays
+        (its check listed, its evidence moved if so), else its rejection."""
+        chosen, evidence = choice
+        kind = self.mode.types[item.slot.type]
+        verdict = check_roundtrip(item.question, chosen, evidence, answerable=kind.answerable, movable=kind.chunks == 1)
+        if verdict.reason is not None:
+            return verdict.reason, verdict.detail
+        if verdict.moved:
+            item.evidence = [Evidence(quote=p.text, chunk_id=p.chunk_id, score=1.0) for p in verdict.moved]
+        item.checks.append(str(verdict.check))
+        return None
 
     async def _judge(self, state: UnitState, items: list[Item], client: ModelClient) -> list[Item]:
         async def check(item: Item, history: list[dict[str, Any]]) -> tuple[str, str] | None:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, create_model
 
 from synthgen.models.client import ModelClient
+from synthgen.models.providers.base import LiteLLMModel
 from synthgen.pipelines.budgets import ROUNDTRIP_TOKENS
 from synthgen.pipelines.documents.citing import MAX_CITED, numbers_of
 from synthgen.pipelines.documents.items import Item
@@ -41,6 +42,22 @@ def choice_schema(passages: int) -> type[BaseModel]:
     return create_model("RoundTrip", passages=(chosen, ...))
 
 
+@lru_cache(maxsize=512)
+def choices_schema(passages: int, count: int) -> type[BaseModel]:
+    """`{"answers": [{"passages": [...]}, ...]}`: one choice (`choice_schema`) for each of `count` questions."""
+    choice: Any = choice_schema(passages)
+    exactly = Field(json_schema_extra={"minItems": count, "maxItems": count})
+    return create_model("RoundTrips", answers=(Annotated[list[choice], exactly], ...))
+
+
+def together(model: LiteLLMModel, mode: DocumentMode) -> bool:
+    """Whether a chunk's questions share one round-trip call (`mode.roundtrip.together`; auto: but for the
+    models with quote_choices, whose prompt cache reads the chunk once for separate calls)."""
+    if mode.roundtrip.together == "auto":
+        return not model.quote_choices
+    return mode.roundtrip.together
+
+
 async def choose_passages(
     client: ModelClient, item: Item, mode: DocumentMode, history: list[dict[str, Any]]
 ) -> tuple[list[Passage], list[Passage]]:
@@ -52,6 +69,7 @@ async def choose_passages(
         excerpts=excerpts(item.shown, mode.evidence.min_quote_chars),
         history=history,
         question=item.question,
+        questions=[],
     )
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
@@ -60,10 +78,7 @@ async def choose_passages(
         draw=draw_of(item.unit, mode, item.round),
         max_tokens=ROUNDTRIP_TOKENS,
     )
-    by_number = {p.number: p for p in passages}
-    chosen = [by_number[n] for n in dict.fromkeys(reply.passages) if n in by_number]  # type: ignore[attr-defined]
-    cited = set(numbers_of(passages, item.evidence, mode.evidence.threshold))
-    return chosen, [p for p in passages if p.number in cited]
+    return _chosen(passages, item, reply.passages, mode)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,43 @@ class RoundTrip:
     reason: str | None = None
     detail: str = ""
     moved: tuple[Passage, ...] = ()
+
+
+async def choose_passages_together(
+    client: ModelClient, items: list[Item], mode: DocumentMode
+) -> list[tuple[list[Passage], list[Passage]] | None]:
+    """For each of `items` (queries shown the same excerpts), as `choose_passages` gives it, from one call; None
+    for an item the reply has no answer for."""
+    passages = number(items[0].shown, mode.evidence.min_quote_chars)
+    prompt = render_prompt(
+        mode.roundtrip.prompt,
+        excerpts=excerpts(items[0].shown, mode.evidence.min_quote_chars),
+        history=[],
+        question=None,
+        questions=[item.question for item in items],
+    )
+    reply = await client.structured(
+        [{"role": "user", "content": prompt}],
+        choices_schema(max(len(passages), 1), len(items)),
+        stage=STAGE,
+        draw=draw_of(items[0].unit, mode, items[0].round),
+        max_tokens=ROUNDTRIP_TOKENS * len(items),
+    )
+    answers = reply.answers  # type: ignore[attr-defined]
+    return [
+        _chosen(passages, item, answer.passages, mode) if answer is not None else None
+        for item, answer in zip(items, [*answers, *[None] * (len(items) - len(answers))])
+    ]
+
+
+def _chosen(
+    passages: list[Passage], item: Item, numbers: list[int], mode: DocumentMode
+) -> tuple[list[Passage], list[Passage]]:
+    """The passages numbered `numbers` (each once, unknown ones left out), and those of the item's evidence."""
+    by_number = {p.number: p for p in passages}
+    chosen = [by_number[n] for n in dict.fromkeys(numbers) if n in by_number]
+    cited = set(numbers_of(passages, item.evidence, mode.evidence.threshold))
+    return chosen, [p for p in passages if p.number in cited]
 
 
 def check_roundtrip(
