@@ -6,7 +6,7 @@ import re
 
 from synthgen.config.schema import EvidenceSettings
 from synthgen.pipelines.documents.citing import Citing, numbers_of
-from synthgen.pipelines.documents.passages import checkable, number, numbered_text, pick
+from synthgen.pipelines.documents.passages import Passage, checkable, number, numbered_text, pick
 from synthgen.pipelines.documents.records import Evidence
 from synthgen.sources.base import Chunk
 
@@ -54,6 +54,8 @@ def test_evidence_first_picks_checkable_prose_spread_over_the_chunk() -> None:
         "| option | default value of it |",  # a table
         "- [See the events page](events.md)",  # a link list
     }
+    title = Passage(1, 1, "c1", "How the eight-person data team at Northwind Logistics works.", True)
+    assert checkable(title) < 0  # a title as a sentence: the small model copies it as its question
     two = pick(passages, 2)
     assert [p.text for p in two] == [
         "The `setTimeout()` function schedules a callback after 1 millisecond at least.",

@@ -252,7 +252,8 @@ def test_a_choice_sharing_no_word_with_the_question_is_a_miss_and_a_pick_sharing
         ("Do not install it in a bedroom or in direct sunlight.", "not_a_question"),  # an instruction copied
         ("The Helios H5 stores 5.2 kWh in LFP cells", "not_a_question"),
         ("Do I need a ventilated garage for the Helios H5?", None),
-        ("Explain how the Helios H5 connects to its inverter", None),  # a request
+        ("Explain how the Helios H5 connects to its inverter.", None),  # a request
+        ("How the eight-person data team at Northwind Logistics works.", "not_a_question"),  # a title, copied
         ("How many kWh does the Helios H5 store", None),  # a question word first
         ("What does it mean?", "vague_question"),
     ],

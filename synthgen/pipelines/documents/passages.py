@@ -33,6 +33,7 @@ _CHECKABLE = (
     re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+"),  # a name: a capital inside a sentence
 )
 MIN_WORDS = 5  # a shorter passage states too little to ask about
+_TITLE = re.compile(r"^(How|What|Why|When|Where|Which|Who)\b[^?]*$")  # a question word first, no question mark
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,9 @@ def numbered_text(chunks: Sequence[Chunk], min_chars: int) -> list[str]:
 
 def checkable(passage: Passage) -> int:
     """How much a passage states that a question can check: one point per kind of value, identifier or name;
-    -1 for what no question should be asked about (code, headings, tables, link lists, a few words)."""
-    if not passage.prose or len(passage.text.split()) < MIN_WORDS:
+    -1 for what no question should be asked about (code, headings, tables, link lists, a few words, and a
+    sentence worded as a title, "How the team works.", which a small model copies as its question)."""
+    if not passage.prose or len(passage.text.split()) < MIN_WORDS or _TITLE.match(passage.text):
         return -1
     return sum(1 for pattern in _CHECKABLE if pattern.search(passage.text))
 

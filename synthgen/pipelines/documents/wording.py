@@ -14,8 +14,8 @@ from synthgen.core.normalise import normalise
 # The words a question without a question mark may start with: a question word or a request ("Explain how ...").
 # Not "do", "is", "can"...: without the mark, "Do not install it in a bedroom." is an instruction copied from
 # the page, not a question.
-_ASKING_WORDS = "what how why when where which who whom whose explain describe list tell show give compare name suppose"
-_ASKING = frozenset(_ASKING_WORDS.split())
+_REQUESTS = frozenset(["explain", "describe", "list", "tell", "show", "give", "compare", "name", "suppose"])
+_ASKING = frozenset(["what", "how", "why", "when", "where", "which", "who", "whom", "whose"]) | _REQUESTS
 _EMPTY_WORDS = (
     "a an the this that these those it its they them their there here thing things one something stuff "
     "what how why when where which who whom whose is are was were be been being can could do does did should "
@@ -39,8 +39,12 @@ def topic_words(text: str) -> list[str]:
 def check_wording(question: str, evidence: Sequence[str], language: str) -> tuple[str, str] | None:
     """A question's own checks: `not_a_question`, `vague_question`, `restates_evidence`."""
     words = normalise(question).split()
-    if language.casefold() == "english" and not question.rstrip().endswith("?") and words[0] not in _ASKING:
-        return "not_a_question", "neither a question mark nor a question word or a request first"
+    ending = question.rstrip()[-1:]
+    if language.casefold() == "english" and ending != "?":
+        if words[0] not in _ASKING:
+            return "not_a_question", "neither a question mark nor a question word or a request first"
+        if ending == "." and words[0] not in _REQUESTS:  # "How the team works.": a title copied from the page
+            return "not_a_question", "a statement: a question word first, a full stop last"
     topic = topic_words(question)
     if len(topic) < MIN_TOPIC_WORDS:
         return "vague_question", f"does not name what it is about (only {topic or 'no'} words of substance)"
