@@ -56,6 +56,14 @@ def test_evidence_first_picks_checkable_prose_spread_over_the_chunk() -> None:
     }
     title = Passage(1, 1, "c1", "How the eight-person data team at Northwind Logistics works.", True)
     assert checkable(title) < 0  # a title as a sentence: the small model copies it as its question
+    signatures = [
+        "* Returns: {Timeout} a reference to `timeout`",
+        "* `callback` {Function} The function to call when the timer elapses.",
+        ":param delay: The number of milliseconds to wait before calling the callback.",
+    ]  # what they state belongs to the heading above them
+    assert all(checkable(Passage(1, 1, "c1", text, True)) < 0 for text in signatures)
+    stated = Passage(1, 1, "c1", "* The `timeout.refresh()` method returns a reference to `timeout`.", True)
+    assert checkable(stated) > 0  # a list item that is a sentence stays
     two = pick(passages, 2)
     assert [p.text for p in two] == [
         "The `setTimeout()` function schedules a callback after 1 millisecond at least.",

@@ -9,7 +9,8 @@ makes two shorter passages. Numbers run on across the excerpts of one call, so o
 excerpt and the passage.
 
 Evidence-first generation asks about passages the pipeline picks (`pick`): spread over the chunk, statements a
-question can check (a value, a name, an identifier) first; headings, code, tables and link lists never.
+question can check (a value, a name, an identifier) first; headings, code, tables, link lists and an API's
+signature lines never.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ _CHECKABLE = (
 )
 MIN_WORDS = 5  # a shorter passage states too little to ask about
 _TITLE = re.compile(r"^(How|What|Why|When|Where|Which|Who)\b[^?]*$")  # a question word first, no question mark
+# A signature line of an API reference ("* Returns: {Timeout} ...", "* `delay` {number} ...", ":param x:"): what
+# it states belongs to the heading above it, so a question asked of it alone names the wrong thing
+_SIGNATURE = re.compile(r"^([-*+]\s+(Returns?:|`[^`]+`\s*\{[^}]*\}|\{[^}]*\})|:(param|type|returns?|rtype|raises)\b)")
 
 
 @dataclass(frozen=True)
@@ -119,9 +123,11 @@ def numbered_text(chunks: Sequence[Chunk], min_chars: int) -> list[str]:
 
 def checkable(passage: Passage) -> int:
     """How much a passage states that a question can check: one point per kind of value, identifier or name;
-    -1 for what no question should be asked about (code, headings, tables, link lists, a few words, and a
-    sentence worded as a title, "How the team works.", which a small model copies as its question)."""
-    if not passage.prose or len(passage.text.split()) < MIN_WORDS or _TITLE.match(passage.text):
+    -1 for what no question should be asked about (code, headings, tables, link lists, a few words, a sentence
+    worded as a title, "How the team works.", which a small model copies as its question, and an API's signature
+    line, "* Returns: {Timeout} a reference to `timeout`")."""
+    text = passage.text
+    if not passage.prose or len(text.split()) < MIN_WORDS or _TITLE.match(text) or _SIGNATURE.match(text):
         return -1
     return sum(1 for pattern in _CHECKABLE if pattern.search(passage.text))
 
