@@ -158,6 +158,17 @@ def passage_of(excerpt: str) -> int:
     return int(max(shown, key=lambda found: len(found[1]))[0])
 
 
+def passages_shown(text: str) -> list[str]:
+    """The text of every passage (numbered or not: every line) the excerpts of a document prompt show."""
+    lines = "\n".join(excerpts_of(text)).splitlines()
+    return [piece for line in lines for piece in re.split(r"\[\d+\] ", line) if piece.strip()]
+
+
+def longest_word(text: str) -> str:
+    """The longest word of `text` (the first of those): one that names what it is about."""
+    return max(re.findall(r"[^\W\d_]+", text) or ["nothing"], key=len).casefold()
+
+
 BASE = ("question", "quotes", "evidence", "difficulty")  # the fields every question may have; a type may ask more
 UNANSWERABLE = "beyond the documents"  # in a scripted question the documents must not answer
 
@@ -179,13 +190,16 @@ def scripted_evidence(text: str) -> dict[str, Any]:
 def scripted_questions(text: str) -> list[dict[str, Any]]:
     """As many questions as a document prompt asks for, lexically far apart (a digest of the prompt), each
     citing every excerpt it was shown, as the prompt asks. A question written for given passages (evidence
-    first) names them (`from [3]`), and one the documents must not answer says so, for `scripted_choice`."""
+    first) names them (`from [3]`), and one the documents must not answer says so, for `scripted_choice`. Each
+    names the longest word of every passage shown, so it shares a word with whichever it is about and no passage
+    shares more of its words than another."""
     match = re.search(r"(?:exactly|the next) (\d+)", text)
     count = int(match.group(1)) if match else 1
     asked = re.findall(
         r"^(?:Question|Message) \d+(?: \([^)]*\))?:? \(?answered by passages? ([\d\[\] and]+)", text, re.MULTILINE
     )
     unanswerable = "that nothing in the excerpt" in text
+    about = " ".join(dict.fromkeys(longest_word(passage) for passage in passages_shown(text)))
     questions = []
     for i in range(count):
         digest = hashlib.sha256(f"{text}{i}".encode()).hexdigest()
@@ -194,7 +208,7 @@ def scripted_questions(text: str) -> list[dict[str, Any]]:
         questions.append(
             {
                 **scripted_evidence(text),
-                "question": f"Question {i} on {digest}{tail}?",
+                "question": f"Question {i} on {digest} about {about}{tail}?",
                 "difficulty": "medium",
                 **{name: "noted" for name in re.findall(r'^- "(\w+)":', text, flags=re.MULTILINE) if name not in BASE},
             }

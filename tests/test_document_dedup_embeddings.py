@@ -112,7 +112,11 @@ def queries(out: Path) -> list[str]:
     return [turn["query"] for dataset in read_jsonl(out / "datasets.jsonl") for turn in dataset["conversation"]]
 
 
-PARAPHRASES = ("How far is the Moon from the Earth?", "What distance separates our planet and its natural satellite?")
+# the second asked of the tides chunk: it shares a word with its evidence (the tides), none with the first
+PARAPHRASES = (
+    "How far is the Moon from the Earth?",
+    "What distance separates our planet and the satellite raising its tides?",
+)
 
 
 def test_a_paraphrase_is_a_semantic_duplicate_replaced_by_a_top_up_and_a_rerun_replays_the_embeddings(

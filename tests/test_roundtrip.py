@@ -291,6 +291,55 @@ def test_evidence_sharing_far_fewer_words_than_the_choice_moves_to_the_choice(mo
     assert verdict.moved == ((chosen,) if movable else ())
 
 
+@pytest.mark.parametrize(
+    ("chosen", "standalone", "outcome", "moved"),
+    [
+        ([1], True, "off_evidence", ()),  # the round trip agrees, yet the question is not about its passage
+        ([1], False, "roundtrip", ()),  # a later turn may name its topic in an earlier one
+        ([1, 2], True, "roundtrip_moved", (2,)),  # it is about the other passage chosen: moved there alone
+        ([3], True, "off_evidence", ()),  # a choice sharing no word with it either
+    ],
+)
+def test_a_question_sharing_no_word_with_its_evidence_is_off_evidence(
+    chosen: list[int], standalone: bool, outcome: str, moved: tuple[int, ...]
+) -> None:
+    question = "What is the default behaviour of the Node.js event loop?"
+    passages = {
+        1: Passage(1, 1, "c1", "This object is created internally and is returned from `setImmediate()`.", True),
+        2: Passage(2, 1, "c1", "By default, the Node.js event loop keeps running while an immediate is active.", True),
+        3: Passage(3, 1, "c1", "Calling `immediate.ref()` multiple times will have no effect.", True),
+    }
+    verdict = check_roundtrip(
+        question, [passages[n] for n in chosen], [passages[1]], answerable=True, movable=True, standalone=standalone
+    )
+    assert (verdict.check or verdict.reason) == outcome
+    assert [p.number for p in verdict.moved] == list(moved)
+
+
+def test_a_two_passage_question_unrelated_to_one_of_them_is_off_evidence() -> None:
+    question = "What is the difference between timers and intervals?"
+    timers = Passage(1, 1, "c1", "The `timer` module exposes a global API for scheduling functions.", True)
+    loop = Passage(5, 2, "c2", "If true, the `Immediate` object will keep the Node.js event loop active.", True)
+    verdict = check_roundtrip(question, [timers, loop], [timers, loop], answerable=True, movable=False)
+    assert verdict.reason == "off_evidence" and "passage 5" in verdict.detail
+
+
+def test_questions_drifting_off_their_passages_are_rejected_and_replaced(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    def drift(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "already written" not in prompt:  # the first question of each first call names no word of the page
+            questions[0]["question"] = re.sub(r" about [^?]*?(?= from|\?)", "", questions[0]["question"])
+        return questions
+
+    model.edit = drift
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=3")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert [(r["stage"], r["reason"]) for r in rejected] == [("roundtrip", "off_evidence")] * 3  # one per chunk
+    assert "no word of substance of the question is in passage" in rejected[0]["detail"]
+    assert len(turns(out)) == 9  # each replaced by a top-up
+
+
 def test_a_chunk_s_questions_share_a_round_trip_and_one_the_reply_skips_is_rejected(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
 ) -> None:

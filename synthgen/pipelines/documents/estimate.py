@@ -12,7 +12,7 @@ from synthgen.pipelines.documents.answers import STAGE as ANSWER_STAGE
 from synthgen.pipelines.documents.dedup import EMBEDDING_STAGE
 from synthgen.pipelines.documents.judge import STAGE as JUDGE_STAGE
 from synthgen.pipelines.documents.plan import DocumentPlan
-from synthgen.pipelines.documents.question_types import call_groups, instructions
+from synthgen.pipelines.documents.question_types import call_groups, call_instructions
 from synthgen.pipelines.documents.questions import STAGE as QUESTION_STAGE
 from synthgen.pipelines.documents.questions import excerpts
 from synthgen.pipelines.documents.roundtrip import STAGE as ROUNDTRIP_STAGE
@@ -49,7 +49,7 @@ def estimate_documents(
             shown = unit.chunks if unit.conversation else unit.chunks[: kind.chunks]
             count = len(group)
             names = dict.fromkeys(slot.type for slot in group)
-            text = "\n\n".join(instructions(mode.types[name], mode.language) for name in names)
+            text = call_instructions(list(names), mode.types, mode.language)
             cite = mode.evidence.cite if kind.answerable else "none"
             common = {
                 "language": mode.language,
@@ -86,7 +86,7 @@ def estimate_documents(
                     **common,
                 )
             questions.add(prompt, count * per_question)
-            if roundtrip_on and not (asked_together and not unit.conversation):
+            if roundtrip_on and (unit.conversation or not asked_together):
                 prompt = render_prompt(
                     mode.roundtrip.prompt,
                     excerpts=excerpts(shown, mode.evidence.min_quote_chars),

@@ -467,7 +467,15 @@ class DocumentPipeline:
         (its check listed, its evidence moved if so), else its rejection."""
         chosen, evidence = choice
         kind = self.mode.types[item.slot.type]
-        verdict = check_roundtrip(item.question, chosen, evidence, answerable=kind.answerable, movable=kind.chunks == 1)
+        later_turn = item.unit.conversation and item.slot.number > 1
+        verdict = check_roundtrip(
+            item.question,
+            chosen,
+            evidence,
+            answerable=kind.answerable,
+            movable=kind.chunks == 1,
+            standalone=not later_turn,
+        )
         if verdict.reason is not None:
             return verdict.reason, verdict.detail
         if verdict.moved:

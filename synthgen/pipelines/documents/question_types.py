@@ -106,6 +106,11 @@ def instructions(question_type: QuestionTypeSettings, language: str) -> str:
     return render_prompt(question_type.prompt, language=language)
 
 
+def call_instructions(names: Sequence[str], types: Mapping[str, QuestionTypeSettings], language: str) -> str:
+    """What one question call tells the generator: the instructions of each of its types, in order."""
+    return "\n\n".join(instructions(types[name], language) for name in dict.fromkeys(names))
+
+
 def call_groups(slots: Sequence[Slot], types: Mapping[str, QuestionTypeSettings]) -> list[list[Slot]]:
     """A unit's slots grouped into question calls, in slot order: the types that see the same excerpts, are
     answerable alike and return the same fields share one call (of the bundled types: factual, reasoning and

@@ -23,7 +23,7 @@ from synthgen.pipelines.documents.citing import Citing, citing, evidence_field
 from synthgen.pipelines.documents.evidence import Quote
 from synthgen.pipelines.documents.passages import Passage, number, numbered_text, pick
 from synthgen.pipelines.documents.plan import DocumentMode, Unit
-from synthgen.pipelines.documents.question_types import Slot, instructions
+from synthgen.pipelines.documents.question_types import Slot, call_instructions, instructions
 from synthgen.pipelines.prompts import render_prompt
 from synthgen.sources.base import Chunk
 
@@ -155,7 +155,7 @@ async def ask_queries(
         mode.prompt,
         count=len(slots),
         language=mode.language,
-        instructions="\n\n".join(instructions(mode.types[name], mode.language) for name in names),
+        instructions=call_instructions(names, mode.types, mode.language),
         slots=[
             {
                 "number": i,

@@ -8,6 +8,8 @@ A choice whose passages share far fewer words of substance with the question tha
 half as many; none, when the evidence shares one) is not a different answer but a miss (a small model's,
 typically): the item stays, its check named `roundtrip_words`. The other way round, for a one-excerpt type, the
 pick was wrong, not the question: the item stays with the chosen passages as its evidence (`roundtrip_moved`).
+Whatever the choice, a standalone question sharing no word of substance with a passage of its evidence is not
+about it (`off_evidence`; a small model's question drifts off its passage, and its round trip often agrees).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.passages import Passage, number
 from synthgen.pipelines.documents.plan import DocumentMode
 from synthgen.pipelines.documents.questions import draw_of, excerpts
-from synthgen.pipelines.documents.wording import topic_words
+from synthgen.pipelines.documents.wording import topic_stems
 from synthgen.pipelines.prompts import render_prompt
 
 STAGE = "roundtrip"
@@ -130,12 +132,20 @@ def _chosen(
 
 
 def check_roundtrip(
-    question: str, chosen: list[Passage], evidence: list[Passage], *, answerable: bool, movable: bool
+    question: str,
+    chosen: list[Passage],
+    evidence: list[Passage],
+    *,
+    answerable: bool,
+    movable: bool,
+    standalone: bool = True,
 ) -> RoundTrip:
     """Whether the choice comes back to the evidence (some chosen passage is one of its own; for an
     unanswerable type, nothing chosen): STAGE. A choice sharing at most half as many words with the question
     as the evidence is a miss (BY_WORDS); for a one-excerpt type (`movable`), evidence sharing at most half as
-    many words as the choice was the wrong pick, and the item moves to the choice (MOVED)."""
+    many words as the choice was the wrong pick, and the item moves to the chosen passages sharing words with
+    it (MOVED). A `standalone` question (not a later turn, which may name its topic in an earlier one) must
+    share a word with every passage of its evidence it keeps."""
     numbers, own = [p.number for p in chosen], [p.number for p in evidence]
     if not answerable:
         if chosen:
@@ -143,17 +153,23 @@ def check_roundtrip(
         return RoundTrip(STAGE)
     if not chosen:
         return RoundTrip(reason="roundtrip_none", detail=f"no passage answers it (its evidence: passages {own})")
-    if set(numbers) & set(own):
-        return RoundTrip(STAGE)
-    asked = set(topic_words(question))
+    asked = topic_stems(question)
 
     def shared(passages: list[Passage]) -> int:
-        return max((len(asked & set(topic_words(p.text))) for p in passages), default=0)
+        return max((len(asked & topic_stems(p.text)) for p in passages), default=0)
 
-    if shared(evidence) >= max(1, 2 * shared(chosen)):
+    unrelated = [p for p in evidence if not shared([p])] if standalone else []
+    if not unrelated and set(numbers) & set(own):
+        return RoundTrip(STAGE)
+    if not unrelated and shared(evidence) >= max(1, 2 * shared(chosen)):
         return RoundTrip(BY_WORDS)
     if movable and shared(chosen) >= max(1, 2 * shared(evidence)):
-        return RoundTrip(MOVED, moved=tuple(chosen))
+        return RoundTrip(MOVED, moved=tuple(p for p in chosen if shared([p])))
+    if unrelated:
+        return RoundTrip(
+            reason="off_evidence",
+            detail=f"no word of substance of the question is in passage {unrelated[0].number}: {unrelated[0].text}",
+        )
     return RoundTrip(
         reason="roundtrip_mismatch", detail=f"answered by passages {numbers}, not by its evidence (passages {own})"
     )

@@ -36,6 +36,11 @@ def topic_words(text: str) -> list[str]:
     return [word for word in normalise(text).split() if word not in _EMPTY]
 
 
+def topic_stems(text: str) -> set[str]:
+    """`topic_words` with a plural's final "s" dropped, so "timers" and "timer" are one word."""
+    return {word[:-1] if len(word) > 3 and word.endswith("s") else word for word in topic_words(text)}
+
+
 def check_wording(question: str, evidence: Sequence[str], language: str) -> tuple[str, str] | None:
     """A question's own checks: `not_a_question`, `vague_question`, `restates_evidence`."""
     words = normalise(question).split()
