@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.fake_openai import Reply, last_user_text, scripted_choice, scripted_evidence, scripted_questions
+from tests.fake_openai import Reply, excerpts_of, last_user_text, scripted_choice, scripted_evidence, scripted_questions
 
 TYPE_OF = {  # the first words of each bundled type's prompt file
     "Factual:": "factual",
@@ -48,6 +48,22 @@ def between(text: str, tag: str) -> str:
     return text.split(f"<{tag}", 1)[1].split(">\n", 1)[1].split(f"\n</{tag}>", 1)[0]
 
 
+def scripted_answer(prompt: str, question: str) -> dict[str, Any]:
+    """An answer citing (the first of) the passages its question was written from when the prompt names them,
+    else the evidence `scripted_evidence` gives its first excerpt."""
+    named = re.search(r"The question was written from passages? \[([\d\] and\[]+)\]", prompt)
+    quoted = re.findall(r'(?m)^- "(.+)"$', prompt.split("The question was written from:\n", 1)[-1])
+    cited: dict[str, Any] = {"evidence": [int(n) for n in re.findall(r"\d+", named.group(1))]} if named else {}
+    if quoted and "The question was written from:" in prompt:
+        excerpts = excerpts_of(prompt)
+        found = next(i for i, text in enumerate(excerpts, 1) if quoted[0] in " ".join(text.split()))
+        cited = {"quotes": [quoted[0]] if len(excerpts) == 1 else [{"excerpt": found, "text": quoted[0]}]}
+    return {
+        **(cited or {name: found[:1] for name, found in scripted_evidence(prompt).items()}),
+        "answer": f"From the excerpt: {question}",
+    }
+
+
 class DocumentModel:
     """Questions as many as asked (each quoting its excerpts), answers quoting the first excerpt, a judge
     that passes everything, a closed-book answer; replace `edit`, `answer`, `verdict` or `fail` to script."""
@@ -55,11 +71,8 @@ class DocumentModel:
     def __init__(self) -> None:
         # edit(prompt, questions) -> questions: change what a question call returns
         self.edit: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] = lambda prompt, questions: questions
-        # answer(prompt, question) -> reply: cites the first excerpt as the prompt asks
-        self.answer: Callable[[str, str], dict[str, Any]] = lambda prompt, question: {
-            **{name: cited[:1] for name, cited in scripted_evidence(prompt).items()},
-            "answer": f"From the excerpt: {question}",
-        }
+        # answer(prompt, question) -> reply: cites the question's passages, or the first excerpt, as the prompt asks
+        self.answer: Callable[[str, str], dict[str, Any]] = scripted_answer
         # choose(prompt, question) -> reply: the round trip's passages, those the question was written from
         self.choose: Callable[[str, str], dict[str, Any]] = lambda prompt, question: scripted_choice(prompt)
         self.verdict: Callable[[str, str], dict[str, Any]] = lambda question, question_type: {

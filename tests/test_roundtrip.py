@@ -202,6 +202,27 @@ def test_an_answer_giving_a_number_its_evidence_lacks_is_rejected(
     assert len(turns(out)) == 3
 
 
+def test_an_answer_drawn_from_another_passage_than_its_question_s_evidence_is_rejected(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    answered, strayed = model.answer, set[str]()
+
+    def stray_once(prompt: str, question: str) -> dict[str, Any]:
+        reply = answered(prompt, question)
+        if len(strayed) < 3 or question in strayed:  # the first question of each chunk
+            strayed.add(question)
+            return {**reply, "evidence": [n for n in passages_in(prompt) if n not in reply["evidence"]][:1]}
+        return reply
+
+    model.answer = stray_once
+    out = run(fake_openai, tmp_path, *mix("factual"), "mode.num_queries_per_chunk=1", "mode.answers=true")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert [(r["stage"], r["reason"]) for r in rejected] == [("evidence_check", "answer_off_evidence")] * 3
+    assert "cites none of its question's evidence" in rejected[0]["detail"]
+    kept = turns(out)
+    assert len(kept) == 3 and all(t["agentic"]["answer_evidence"] for t in kept)  # each replaced by a top-up
+
+
 def test_a_choice_sharing_no_word_with_the_question_is_a_miss_and_a_pick_sharing_none_moves_to_the_choice(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
 ) -> None:

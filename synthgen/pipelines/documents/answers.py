@@ -17,6 +17,7 @@ from synthgen.pipelines.documents.evidence import Quote, Verdict, check_quotes
 from synthgen.pipelines.documents.items import Item
 from synthgen.pipelines.documents.plan import DocumentMode
 from synthgen.pipelines.documents.questions import draw_of, excerpts
+from synthgen.pipelines.documents.records import Evidence
 from synthgen.pipelines.documents.wording import check_numbers
 from synthgen.pipelines.prompts import render_prompt
 
@@ -57,6 +58,7 @@ async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, histo
         answerable=kind.answerable,
         cite=cited.kind,
         evidence=numbers_of(cited.passages, item.evidence) if cited.kind == "number" else [],
+        written_from=[" ".join(e.quote.split()) for e in item.evidence] if cited.kind == "text" else [],
     )
     reply = await client.structured(
         [{"role": "user", "content": prompt}],
@@ -70,10 +72,17 @@ async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, histo
     return Answer(reply.answer, quotes, tuple(unknown))  # type: ignore[attr-defined]
 
 
+def _same_passage(a: Evidence, b: Evidence) -> bool:
+    """Whether two pieces of evidence are (one within the other) the same text of the same chunk."""
+    first, second = normalise(a.quote), normalise(b.quote)
+    return a.chunk_id == b.chunk_id and (first in second or second in first)
+
+
 def check_answer(item: Item, reply: Answer, mode: DocumentMode) -> Verdict:
     """An answer must say something beyond the question's own words, carry quotes found in the item's chunks
-    (none for an unanswerable type), and give no number that neither they, the question's evidence nor the
-    question hold."""
+    (none for an unanswerable type), at least one of them from the question's own evidence (an answer drawn
+    from another passage answers another question), and give no number that neither they, the question's
+    evidence nor the question hold."""
     words = normalise(reply.answer).split()
     if not words:
         return Verdict([], "empty_answer", "the answer is empty")
@@ -89,6 +98,13 @@ def check_answer(item: Item, reply: Answer, mode: DocumentMode) -> Verdict:
     )
     if verdict.reason is not None:
         return Verdict(verdict.evidence, f"answer_{verdict.reason}", verdict.detail.replace("quote", "answer quote", 1))
+    cited = [e for e in verdict.evidence if any(_same_passage(e, own) for own in item.evidence)]
+    if mode.evidence.enabled and verdict.evidence and item.evidence and not cited:
+        return Verdict(
+            verdict.evidence,
+            "answer_off_evidence",
+            f"the answer cites none of its question's evidence: {item.evidence[0].quote}",
+        )
     sources = [item.question] + [e.quote for e in verdict.evidence + item.evidence]
     stray = check_numbers(reply.answer, sources)
     return verdict if stray is None else Verdict(verdict.evidence, *stray)

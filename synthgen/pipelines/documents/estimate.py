@@ -103,6 +103,7 @@ def estimate_documents(
                     excerpts=excerpts(shown, min_chars),
                     cite=cite,
                     evidence=[],
+                    written_from=[],
                     language=mode.language,
                     instructions=kind.answer_instructions,
                     notes={},
