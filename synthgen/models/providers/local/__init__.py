@@ -9,12 +9,14 @@ from pydantic import Field, model_validator
 
 from synthgen.models.providers.base import REDRAW_STRIDE, LiteLLMModel
 from synthgen.models.providers.local.options import LOCAL_PROVIDER, LocalModelSettings
+from synthgen.models.providers.local.weights import BUNDLED
 
 _HANDLER_MODULE = "synthgen.models.providers.local.handler"
 
 
 class EmbeddedModel(LiteLLMModel):
-    """Any GGUF model run in process (default: the bundled Qwen2.5-Coder-0.5B-Instruct), offline and free."""
+    """Any GGUF model run in process (default: the bundled Qwen2.5-Coder-0.5B-Instruct; `local_large`: the
+    1.5B), offline and free."""
 
     local: LocalModelSettings = Field(default_factory=LocalModelSettings)
     embeds: ClassVar[bool] = False
@@ -28,6 +30,12 @@ class EmbeddedModel(LiteLLMModel):
                 "(fix: set model.local.path to run another GGUF file, or choose an API model, e.g. "
                 "model=litellm model.model=<provider>/<model>)"
             )
+        name = self.model.removeprefix(f"{LOCAL_PROVIDER}/")
+        if self.local.path is None and name not in BUNDLED:
+            raise ValueError(
+                f"unknown bundled model '{name}' (fix: model=local or model=local_large, or set model.local.path "
+                "to a GGUF file)"
+            )
         return self
 
     def context_tokens(self) -> int:
@@ -38,7 +46,7 @@ class EmbeddedModel(LiteLLMModel):
         """Check llama-cpp-python and the weights, then route `synthgen-local/...` to the embedded model."""
         from synthgen.models.providers.local.handler import register_local_provider
 
-        register_local_provider(self.local)
+        register_local_provider(self.local, self.model)
 
     def check_ready(self) -> None:
         """Nothing to check beyond what `register` did: no key, no network."""

@@ -53,6 +53,11 @@ _ZERO_PRICING = {
 }
 
 
+# One call at a time across every embedded model: a llama.cpp context is not thread-safe, and each model uses
+# every core but one.
+_ONE_AT_A_TIME = threading.Lock()
+
+
 class LocalLLM(CustomLLM):
     """litellm handler running one lazily loaded llama.cpp model, one call at a time."""
 
@@ -61,7 +66,7 @@ class LocalLLM(CustomLLM):
         self.settings = settings
         self.model_path = model_path
         self._llama: Llama | None = None
-        self._lock = threading.Lock()  # a llama.cpp context is not thread-safe
+        self._lock = _ONE_AT_A_TIME
 
     def completion(  # type: ignore[override]
         self, model: str, messages: list, model_response: ModelResponse, optional_params: dict, **_: Any
@@ -109,33 +114,56 @@ class LocalLLM(CustomLLM):
         return self._llama
 
 
-_handler: LocalLLM | None = None
+class _EmbeddedModels(CustomLLM):
+    """The litellm handler of the `synthgen-local/<name>` models: each call goes to the model registered as
+    <name>, so a panel may hold several (they take turns: `_ONE_AT_A_TIME`)."""
+
+    def completion(self, model: str, *args: Any, **kwargs: Any) -> ModelResponse:
+        return _handler_of(model).completion(model, *args, **kwargs)
+
+    async def acompletion(self, model: str, *args: Any, **kwargs: Any) -> ModelResponse:
+        return await _handler_of(model).acompletion(model, *args, **kwargs)
 
 
-def register_local_provider(settings: LocalModelSettings) -> None:
-    """Route "synthgen-local/..." models to the embedded model; idempotent.
+_handlers: dict[str, LocalLLM] = {}  # by model name (after "synthgen-local/")
+_ROUTER = _EmbeddedModels()
+
+
+def _handler_of(model: str) -> LocalLLM:
+    name = model.removeprefix(f"{LOCAL_PROVIDER}/")
+    if name not in _handlers:
+        raise litellm.BadRequestError(
+            message=f"the embedded model {name!r} is not registered", model=model, llm_provider=LOCAL_PROVIDER
+        )
+    return _handlers[name]
+
+
+def register_local_provider(settings: LocalModelSettings, model: str = DEFAULT_LOCAL_MODEL) -> None:
+    """Route "synthgen-local/<name>" calls to the embedded model `model` runs; idempotent.
 
     Checks that llama-cpp-python is installed and resolves (assembling if needed) the weights
-    now, so setup mistakes surface as UserError rather than as litellm errors mid-run.
-    The model itself loads on the first call.
+    (`model.local.path`, else the bundled model <name>) now, so setup mistakes surface as
+    UserError rather than as litellm errors mid-run. The model itself loads on the first call.
     """
-    global _handler
-    if _handler is None or _handler.settings != settings:
+    name = model.removeprefix(f"{LOCAL_PROVIDER}/")
+    current = _handlers.get(name)
+    if current is None or current.settings != settings:
         _require_llama_cpp()
-        model_path = resolve_model_path(settings)
-        close_local_model()
-        _handler = LocalLLM(settings, model_path)
+        model_path = resolve_model_path(settings, name)
+        if current is not None:
+            current.close()
+        _handlers[name] = LocalLLM(settings, model_path)
     others = [item for item in litellm.custom_provider_map if item["provider"] != LOCAL_PROVIDER]
-    litellm.custom_provider_map = [*others, {"provider": LOCAL_PROVIDER, "custom_handler": _handler}]
+    litellm.custom_provider_map = [*others, {"provider": LOCAL_PROVIDER, "custom_handler": _ROUTER}]
     # litellm does this on every call; doing it now lets register_model resolve the provider.
     litellm.utils.custom_llm_setup()
-    _register_zero_pricing(DEFAULT_LOCAL_MODEL.removeprefix(f"{LOCAL_PROVIDER}/"))
+    _register_zero_pricing(name)
 
 
 def close_local_model() -> None:
-    """Free the embedded model if it is loaded; idempotent, also run at exit."""
-    if _handler is not None:
-        _handler.close()
+    """Free every embedded model loaded; idempotent, also run at exit."""
+    for handler in _handlers.values():
+        handler.close()
 
 
 atexit.register(close_local_model)  # llama_cpp.Llama prints noise when collected at exit
