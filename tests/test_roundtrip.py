@@ -11,15 +11,17 @@ from typing import Any
 
 import pytest
 
-from synthgen.pipelines.documents.passages import Passage
+from synthgen.pipelines.documents.passages import Passage, number
 from synthgen.pipelines.documents.roundtrip import check_roundtrip
 from synthgen.pipelines.documents.wording import check_wording, topic_words
+from synthgen.sources.base import Chunk
 from tests.cli import read_jsonl
 from tests.fake_documents import DocumentModel
 from tests.fake_openai import UNANSWERABLE, FakeOpenAI, excerpts_of, last_user_text
 from tests.test_document_checks import mix, model, run, stats_of, turns
 
 __all__ = ["model"]  # the fixture
+INTERVAL = "Schedules repeated execution of `callback` every `delay` milliseconds."
 
 
 def schema_of(request: dict[str, Any]) -> dict[str, Any]:
@@ -335,6 +337,16 @@ def test_a_question_sharing_no_word_with_its_evidence_is_off_evidence(
     )
     assert (verdict.check or verdict.reason) == outcome
     assert [p.number for p in verdict.moved] == list(moved)
+
+
+def test_a_passage_is_read_under_its_heading() -> None:
+    chunk = Chunk("c1", "timers.md", ("Timers",), "## `setInterval(callback[, delay])`\n\n" + INTERVAL + "\n", 0)
+    [passage] = number([chunk], 15)
+    assert passage.heading == "`setInterval(callback[, delay])`"
+    question = "What is the purpose of `setInterval()`?"  # named by the heading only
+    assert check_roundtrip(question, [passage], [passage], answerable=True, movable=True).check == "roundtrip"
+    alone = Passage(1, 1, "c1", INTERVAL, True)
+    assert check_roundtrip(question, [alone], [alone], answerable=True, movable=True).reason == "off_evidence"
 
 
 def test_a_two_passage_question_unrelated_to_one_of_them_is_off_evidence() -> None:

@@ -43,21 +43,25 @@ _SIGNATURE = re.compile(r"^([-*+]\s+(Returns?:|`[^`]+`\s*\{[^}]*\}|\{[^}]*\})|:(
 @dataclass(frozen=True)
 class Passage:
     """One numbered passage: its number in the call (1-based), the excerpt it is in (1-based), its exact text,
-    and whether it is prose a question can be asked about (not code, a heading, a table or a link list)."""
+    whether it is prose a question can be asked about (not code, a heading, a table or a link list), and the
+    heading it is read under."""
 
     number: int
     excerpt: int
     chunk_id: str
     text: str
     prose: bool
+    heading: str = ""  # the heading it is under (the chunk's section when none is above it in the chunk)
 
 
-def _lines(chunk: Chunk, min_chars: int) -> list[list[tuple[str, bool | None]]]:
+def _lines(chunk: Chunk, min_chars: int) -> list[tuple[list[tuple[str, bool | None]], bool]]:
     """The chunk's lines in order, each as its pieces (long prose lines cut at sentence ends), each piece with
     whether it is prose, or None when it is no passage (a heading, a fence, an HTML comment, fewer than
-    `min_chars` characters of words). The lines of a hard-wrapped paragraph or list item are joined first and
-    cut at sentence ends, so a passage is a sentence, not the part of one that fit in 80 columns."""
+    `min_chars` characters of words), and whether the line is a heading. The lines of a hard-wrapped paragraph
+    or list item are joined first and cut at sentence ends, so a passage is a sentence, not the part of one that
+    fit in 80 columns."""
     lines: list[tuple[str, bool | None]] = []  # (text, prose), None: a heading, a fence or a comment
+    headings: set[int] = set()  # the positions in `lines` of headings
     in_code = in_comment = False
     for line in chunk.text.splitlines():
         stripped = line.strip()
@@ -69,6 +73,8 @@ def _lines(chunk: Chunk, min_chars: int) -> list[list[tuple[str, bool | None]]]:
             lines.append((stripped, None))
             continue
         if _FENCE.match(line) or (not in_code and _HEADING.match(line)):
+            if not _FENCE.match(line):
+                headings.add(len(lines))
             lines.append((stripped, None))
             continue
         prose = not in_code and not _NOT_PROSE.match(line)
@@ -77,28 +83,30 @@ def _lines(chunk: Chunk, min_chars: int) -> list[list[tuple[str, bool | None]]]:
             lines[-1] = (f"{lines[-1][0]}\n{line.rstrip()}", True)
         else:
             lines.append((stripped, prose))
-    pieces = []
-    for text, is_prose in lines:
+    pieces: list[tuple[list[tuple[str, bool | None]], bool]] = []
+    for position, (text, is_prose) in enumerate(lines):
         cut = is_prose and (len(text) > LONG_LINE or "\n" in text)  # a wrapped paragraph: by sentence
         split = _SENTENCE_END.split(text) if cut else [text]
-        pieces.append(
-            [
-                (piece, is_prose if is_prose is not None and len(normalise(piece)) >= min_chars else None)
-                for piece in split
-            ]
-        )
+        marked = [
+            (piece, is_prose if is_prose is not None and len(normalise(piece)) >= min_chars else None)
+            for piece in split
+        ]
+        pieces.append((marked, position in headings))
     return pieces
 
 
 def number(chunks: Sequence[Chunk], min_chars: int) -> list[Passage]:
     """The passages of `chunks`, numbered from 1 across them: every piece but headings holding at least
-    `min_chars` characters of words."""
+    `min_chars` characters of words, each with the heading above it."""
     found: list[Passage] = []
     for excerpt, chunk in enumerate(chunks, start=1):
-        for line in _lines(chunk, min_chars):
+        heading = chunk.header[-1] if chunk.header else ""
+        for line, is_heading in _lines(chunk, min_chars):
+            if is_heading:
+                heading = line[0][0].lstrip("#").strip()
             for piece, prose in line:
                 if prose is not None:
-                    found.append(Passage(len(found) + 1, excerpt, chunk.id, piece, prose))
+                    found.append(Passage(len(found) + 1, excerpt, chunk.id, piece, prose, heading))
     return found
 
 
@@ -109,7 +117,7 @@ def numbered_text(chunks: Sequence[Chunk], min_chars: int) -> list[str]:
     count = 0
     for chunk in chunks:
         lines = []
-        for line in _lines(chunk, min_chars):
+        for line, _ in _lines(chunk, min_chars):
             marked = []
             for piece, prose in line:
                 if prose is not None:

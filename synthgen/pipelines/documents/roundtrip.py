@@ -8,8 +8,9 @@ A choice whose passages share far fewer words of substance with the question tha
 half as many; none, when the evidence shares one) is not a different answer but a miss (a small model's,
 typically): the item stays, its check named `roundtrip_words`. The other way round, for a one-excerpt type, the
 pick was wrong, not the question: the item stays with the chosen passages as its evidence (`roundtrip_moved`).
-Whatever the choice, a standalone question sharing no word of substance with a passage of its evidence is not
-about it (`off_evidence`; a small model's question drifts off its passage, and its round trip often agrees).
+Whatever the choice, a standalone question sharing no word of substance with a passage of its evidence, or the
+heading it is under, is not about it (`off_evidence`; a small model's question drifts off its passage, and its
+round trip often agrees).
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def check_roundtrip(
     as the evidence is a miss (BY_WORDS); for a one-excerpt type (`movable`), evidence sharing at most half as
     many words as the choice was the wrong pick, and the item moves to the chosen passages sharing words with
     it (MOVED). A `standalone` question (not a later turn, which may name its topic in an earlier one) must
-    share a word with every passage of its evidence it keeps."""
+    share a word with every passage of its evidence it keeps, read under its heading."""
     numbers, own = [p.number for p in chosen], [p.number for p in evidence]
     if not answerable:
         if chosen:
@@ -158,7 +159,7 @@ def check_roundtrip(
     def shared(passages: list[Passage]) -> int:
         return max((len(asked & topic_stems(p.text)) for p in passages), default=0)
 
-    unrelated = [p for p in evidence if not shared([p])] if standalone else []
+    unrelated = [p for p in evidence if not asked & topic_stems(f"{p.heading} {p.text}")] if standalone else []
     if not unrelated and set(numbers) & set(own):
         return RoundTrip(STAGE)
     if not unrelated and shared(evidence) >= max(1, 2 * shared(chosen)):
