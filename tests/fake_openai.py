@@ -192,7 +192,7 @@ def scripted_questions(text: str) -> list[dict[str, Any]]:
     citing every excerpt it was shown, as the prompt asks. A question written for given passages (evidence
     first) names them (`from [3]`), and one the documents must not answer says so, for `scripted_choice`. Each
     names the longest word of every passage shown, so it shares a word with whichever it is about and no passage
-    shares more of its words than another."""
+    shares more of its words than another, and reads as any bundled type ("or", for a comparison)."""
     match = re.search(r"(?:exactly|the next) (\d+)", text)
     count = int(match.group(1)) if match else 1
     asked = re.findall(
@@ -208,7 +208,7 @@ def scripted_questions(text: str) -> list[dict[str, Any]]:
         questions.append(
             {
                 **scripted_evidence(text),
-                "question": f"Question {i} on {digest} about {about}{tail}?",
+                "question": f"Question {i} on {digest} or about {about}{tail}?",
                 "difficulty": "medium",
                 **{name: "noted" for name in re.findall(r'^- "(\w+)":', text, flags=re.MULTILINE) if name not in BASE},
             }

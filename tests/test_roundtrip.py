@@ -15,7 +15,7 @@ from synthgen.pipelines.documents.passages import Passage, number
 from synthgen.pipelines.documents.roundtrip import check_roundtrip
 from synthgen.pipelines.documents.wording import check_wording, topic_words
 from synthgen.sources.base import Chunk
-from tests.cli import read_jsonl
+from tests.cli import read_jsonl, run_cli
 from tests.fake_documents import DocumentModel
 from tests.fake_openai import UNANSWERABLE, FakeOpenAI, excerpts_of, last_user_text
 from tests.test_document_checks import mix, model, run, stats_of, turns
@@ -182,6 +182,31 @@ def test_questions_worded_as_statements_vague_or_restating_their_evidence_are_re
     assert sorted(r["reason"] for r in rejected) == ["not_a_question", "restates_evidence", "vague_question"]
     assert all(r["stage"] == "evidence_check" for r in rejected)
     assert len(turns(out)) == 9  # each replaced by a top-up
+
+
+def test_a_comparison_that_compares_nothing_is_off_type_and_replaced(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    def compare_nothing(prompt: str, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "already written" not in prompt and "Comparative:" in prompt:  # each chunk's first comparison
+            questions[0]["question"] = questions[0]["question"].replace(" or about ", " about ")
+        return questions
+
+    model.edit = compare_nothing
+    out = run(fake_openai, tmp_path, *mix("factual", "comparative"), "mode.num_queries_per_chunk=2")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert [(r["reason"], r["question_type"]) for r in rejected] == [("off_type", "comparative")] * 3
+    assert Counter(t["agentic"]["question_type"] for t in turns(out)) == {"factual": 3, "comparative": 3}
+    # a factual question needs no comparison: the pattern is the comparative type's; another language has none
+    spanish = run(fake_openai, tmp_path, *mix("comparative"), "mode.language=spanish", name="spanish")
+    assert read_jsonl(spanish / "rejected.jsonl") == []
+
+
+def test_a_type_pattern_that_is_no_regular_expression_is_one_error_line(tmp_path: Path) -> None:
+    result = run_cli(f"source={tmp_path}", "mode.types.comparative.patterns.english='(unclosed'", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "patterns" in line and "not a regular expression" in line, line
 
 
 def test_an_answer_giving_a_number_its_evidence_lacks_is_rejected(

@@ -86,6 +86,20 @@ class QuestionTypeSettings(Strict):
     answerable: bool = True
     fields: dict[str, str] = Field(default_factory=dict)
     answer_instructions: str = ""
+    # By language (mode.language): a regular expression (case-insensitive) every question of the type must
+    # contain, e.g. a comparison's words; a question without it is rejected as `off_type`. None for a language
+    # not listed: no such check.
+    patterns: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, pattern in value.items():
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"{language}: not a regular expression ({error})") from None
+        return {language.casefold(): pattern for language, pattern in value.items()}
 
 
 Difficulty = Literal["easy", "medium", "hard"]

@@ -65,10 +65,12 @@ def check_question(
     hops: int,
     unknown: Sequence[int] = (),
     language: str = "english",
+    pattern: str | None = None,
 ) -> Verdict:
     """A question must say something other than a heading of its chunks, make sense without the excerpt the
     model was shown (no mention of "the excerpt", unless the source itself uses the word), be worded as a
-    question (`wording.check_wording`), and its quotes must check out."""
+    question (`wording.check_wording`) of its type (contain its type's `pattern`), and its quotes must check
+    out."""
     verdict = check_quotes(quotes, chunks, settings, answerable=answerable, hops=hops, unknown=unknown)
     key = normalise(question)
     if not key:
@@ -77,6 +79,8 @@ def check_question(
         return Verdict(verdict.evidence, "heading_as_question", "the question only repeats a section heading")
     if _EXCERPT.search(key) and not any(_EXCERPT.search(normalise(chunk.text)) for chunk in chunks):
         return Verdict(verdict.evidence, "mentions_excerpt", "the question refers to the excerpt it was written from")
+    if pattern is not None and not re.search(pattern, question, re.IGNORECASE):
+        return Verdict(verdict.evidence, "off_type", f"the question does not read as its type (no match for {pattern})")
     worded = check_wording(question, [quote.text for quote in quotes], language)
     if verdict.reason is None and worded is not None:
         return Verdict(verdict.evidence, *worded)

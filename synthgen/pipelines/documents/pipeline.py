@@ -268,6 +268,7 @@ class DocumentPipeline:
                 hops=kind.chunks,
                 unknown=draft.unknown,
                 language=self.mode.language,
+                pattern=kind.patterns.get(self.mode.language.casefold()),
             )
             item = Item(
                 unit=state.unit,
