@@ -332,5 +332,8 @@ def test_help_lists_the_app_groups_and_the_composed_config(tmp_path: Path) -> No
     mine.write_text("defaults: [litellm, _self_]\nname: mine\nmodel: openai/mine\n")
     result = run_cli("--config-dir", str(tmp_path / "conf"), "--help", "model=mine", cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == ""
-    assert "model: alquimia, claude, gpt41, gpt41_mini, groq_qwen3, http, litellm, local, local_large, mine, " in result.stdout
+    assert (
+        "model: alquimia, claude, gpt41, gpt41_mini, groq_qwen3, http, litellm, local, local_large, mine, "
+        in result.stdout
+    )
     assert "  name: mine" in result.stdout
