@@ -164,6 +164,19 @@ def test_evidence_first_asks_about_picked_passages_and_tops_up_with_others(
     assert all(not named[key] & named[(key[0], False)] for key in top_ups)
 
 
+def test_evidence_first_asks_a_comparison_about_two_passages_of_its_chunk(
+    fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
+) -> None:
+    out = run(
+        fake_openai, tmp_path, *mix("comparative"), "mode.generation=evidence_first", "mode.num_queries_per_chunk=1"
+    )
+    asked = [last_user_text(r) for r in fake_openai.requests if "You write questions" in last_user_text(r)]
+    assert len(asked) == 3 and all(re.search(r"answered by passages \[\d+\] and \[\d+\]", p) for p in asked)
+    kept = turns(out)
+    assert len(kept) == 3 and all(len(t["agentic"]["evidence"]) == 2 for t in kept)
+    assert all(len({e["chunk_id"] for e in t["agentic"]["evidence"]}) == 1 for t in kept)  # of one chunk
+
+
 def test_questions_worded_as_statements_vague_or_restating_their_evidence_are_rejected(
     fake_openai: FakeOpenAI, model: DocumentModel, tmp_path: Path
 ) -> None:

@@ -83,6 +83,8 @@ class QuestionTypeSettings(Strict):
 
     prompt: str = Field(min_length=1)
     chunks: int = Field(1, ge=1, le=3)
+    # Evidence first: the passages of each excerpt a question is asked about (2 for a comparison of two things).
+    passages: int = Field(1, ge=1, le=3)
     answerable: bool = True
     fields: dict[str, str] = Field(default_factory=dict)
     answer_instructions: str = ""

@@ -118,5 +118,6 @@ def call_groups(slots: Sequence[Slot], types: Mapping[str, QuestionTypeSettings]
     groups: dict[tuple[object, ...], list[Slot]] = {}
     for slot in slots:
         kind = types[slot.type]
-        groups.setdefault((kind.chunks, kind.answerable, tuple(kind.fields.items())), []).append(slot)
+        key = (kind.chunks, kind.passages, kind.answerable, tuple(kind.fields.items()))
+        groups.setdefault(key, []).append(slot)
     return list(groups.values())

@@ -104,17 +104,20 @@ def evidence_first(client: ModelClient, mode: DocumentMode) -> bool:
 
 
 def targets(
-    slots: Sequence[Slot], passages: Sequence[Passage], excerpts_each: int, avoid: frozenset[str]
+    slots: Sequence[Slot], passages: Sequence[Passage], excerpts_each: int, avoid: frozenset[str], each: int = 1
 ) -> dict[int, tuple[Passage, ...]]:
-    """The passages each slot asks about, evidence first: one per excerpt it combines (`excerpts_each`; 0 for a
-    conversation, whose turns move through all its excerpts), spread over each excerpt, `avoid`ed texts last."""
+    """The passages each slot asks about, evidence first: `each` per excerpt it combines (`excerpts_each`; 0 for
+    a conversation, whose turns move through all its excerpts), spread over each excerpt, `avoid`ed texts last."""
     if excerpts_each == 0:
         chosen = pick(passages, len(slots), None, avoid)
         return {slot.number: (chosen[i % len(chosen)],) for i, slot in enumerate(slots)} if chosen else {}
-    per_excerpt = [pick(passages, len(slots), excerpt, avoid) for excerpt in range(1, excerpts_each + 1)]
-    if not all(per_excerpt):
+    per_excerpt = [pick(passages, len(slots) * each, excerpt, avoid) for excerpt in range(1, excerpts_each + 1)]
+    if not all(len(found) >= each for found in per_excerpt):
         return {}
-    return {slot.number: tuple(found[i % len(found)] for found in per_excerpt) for i, slot in enumerate(slots)}
+    return {
+        slot.number: tuple(found[(i * each + j) % len(found)] for found in per_excerpt for j in range(each))
+        for i, slot in enumerate(slots)
+    }
 
 
 def _drafts(
@@ -148,7 +151,7 @@ async def ask_queries(
     shown = unit.chunks[: kind.chunks]
     first = evidence_first(client, mode) and kind.answerable
     passages = number(shown, mode.evidence.min_quote_chars)
-    asked = targets(slots, passages, kind.chunks, avoid) if first else {}
+    asked = targets(slots, passages, kind.chunks, avoid, kind.passages) if first else {}
     cited = citing(client, shown, mode.evidence, answerable=kind.answerable, asked=bool(asked))
     numbered = cited.kind == "number" or bool(asked)
     prompt = render_prompt(
