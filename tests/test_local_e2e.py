@@ -30,7 +30,7 @@ def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> Non
         "mode.num_queries_per_chunk=2",
         "~mode.question_types",
         "+mode.question_types={factual:1}",
-        "mode.max_top_up_calls=0",  # one question call, then at most two answer calls
+        "mode.max_top_up_calls=1",  # a question call, its answers, and one top-up of both for what was rejected
         "mode.roundtrip.enabled=false",  # its calls on the embedded model are make run's (CI runs it)
         "mode.answers=true",
         "model.max_tokens=200",
@@ -46,7 +46,7 @@ def test_local_model_generates_checked_items_with_answers(tmp_path: Path) -> Non
     rejected = read_jsonl(out / "rejected.jsonl")
     turns = [turn for dataset in read_jsonl(out / "datasets.jsonl") for turn in dataset["conversation"]]
     assert stats["cost_usd"] == 0.0 and stats["completion_tokens"] > 0
-    assert stats["stages"]["questions"]["calls"] in (1, 2)  # one call, and perhaps its repair
+    assert 1 <= stats["stages"]["questions"]["calls"] <= 4  # the call and its top-up, each perhaps repaired
     assert 1 <= quality["kept"] == len(turns) == stats["produced"].get("queries", 0) <= 2
     assert quality["requested"] == 2 and quality["chunks"] == 1
     assert len(turns) + len(rejected) <= stats["generated"]
