@@ -264,7 +264,7 @@ def test_a_recorded_batch_the_provider_no_longer_knows_is_submitted_anew(tmp_pat
     async def interrupted() -> None:
         batcher = dispatcher(db)
         waiting = asyncio.ensure_future(outcomes(batcher, first.url, range(2)))
-        while not first.created:
+        while not batcher.batches_in_flight():  # created remotely and recorded here (under load, the record lags)
             await asyncio.sleep(0.01)
         await batcher.aclose()
         await asyncio.gather(waiting, return_exceptions=True)
