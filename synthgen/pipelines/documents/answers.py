@@ -15,9 +15,9 @@ from synthgen.pipelines.budgets import ANSWER_TOKENS
 from synthgen.pipelines.documents.citing import citing, evidence_field, numbers_of
 from synthgen.pipelines.documents.evidence import Quote, Verdict, check_quotes
 from synthgen.pipelines.documents.items import Item
+from synthgen.pipelines.documents.passages import number
 from synthgen.pipelines.documents.plan import DocumentMode
 from synthgen.pipelines.documents.questions import draw_of, excerpts
-from synthgen.pipelines.documents.records import Evidence
 from synthgen.pipelines.documents.wording import check_numbers
 from synthgen.pipelines.prompts import render_prompt
 
@@ -72,12 +72,6 @@ async def answer_item(client: ModelClient, item: Item, mode: DocumentMode, histo
     return Answer(reply.answer, quotes, tuple(unknown))  # type: ignore[attr-defined]
 
 
-def _same_passage(a: Evidence, b: Evidence) -> bool:
-    """Whether two pieces of evidence are (one within the other) the same text of the same chunk."""
-    first, second = normalise(a.quote), normalise(b.quote)
-    return a.chunk_id == b.chunk_id and (first in second or second in first)
-
-
 def check_answer(item: Item, reply: Answer, mode: DocumentMode) -> Verdict:
     """An answer must say something beyond the question's own words, carry quotes found in the item's chunks
     (none for an unanswerable type), at least one of them from the question's own evidence (an answer drawn
@@ -98,8 +92,10 @@ def check_answer(item: Item, reply: Answer, mode: DocumentMode) -> Verdict:
     )
     if verdict.reason is not None:
         return Verdict(verdict.evidence, f"answer_{verdict.reason}", verdict.detail.replace("quote", "answer quote", 1))
-    cited = [e for e in verdict.evidence if any(_same_passage(e, own) for own in item.evidence)]
-    if mode.evidence.enabled and verdict.evidence and item.evidence and not cited:
+    passages = number(item.shown, mode.evidence.min_quote_chars)
+    own = set(numbers_of(passages, item.evidence, mode.evidence.threshold))
+    cited = own & set(numbers_of(passages, verdict.evidence, mode.evidence.threshold))
+    if mode.evidence.enabled and verdict.evidence and own and not cited:
         return Verdict(
             verdict.evidence,
             "answer_off_evidence",
